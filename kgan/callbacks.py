@@ -1,0 +1,171 @@
+"""Callbacks for `fit`: TensorBoard logging, a progress bar, checkpoints, a step budget.
+
+All of them count in `model.step` (the train-step counter saved in checkpoints), so a
+resumed run continues its curves and its budget where it stopped.
+"""
+import math
+import os
+
+import keras
+import tensorflow as tf
+import tqdm
+
+from pipelines.images import to_uint8
+
+
+def image_grid(images, columns):
+    """uint8 (N, H, W, C) -> (1, rows*H, columns*W, C) grid, rows filled left to right."""
+    count, height, width, channels = images.shape
+    rows = math.ceil(count / columns)
+    padded = tf.concat([images, tf.zeros([rows * columns - count, height, width, channels], images.dtype)], 0)
+    grid = tf.reshape(padded, [rows, columns, height, width, channels])
+    grid = tf.transpose(grid, [0, 2, 1, 3, 4])
+    return tf.reshape(grid, [1, rows * height, columns * width, channels])
+
+
+def write_network_graph(network, logdir):
+    """Writes the forward graph of a functional `keras.Model` to TensorBoard at `logdir`."""
+    specs = [tf.TensorSpec(t.shape, t.dtype) for t in network.inputs]
+    forward = tf.function(lambda *inputs: network(list(inputs) if len(inputs) > 1 else inputs[0], training=False))
+    with tf.summary.create_file_writer(logdir).as_default():
+        tf.summary.graph(forward.get_concrete_function(*specs).graph)
+
+
+class TensorBoardLogger(keras.callbacks.Callback):
+    """Writes to `logdir`: every loss tracker as a scalar every `every_n_steps` steps, the
+    graph of each network (`logdir/graphs/<network name>`) once, and a grid of generator
+    samples from fixed inputs (`model.sample_inputs`) at epoch ends, at most every
+    `sample_every_n_steps` steps, and at the end of training."""
+
+    def __init__(self, logdir, every_n_steps=10, sample_every_n_steps=100, sample_count=64, sample_seed=0):
+        super().__init__()
+        self.logdir = logdir
+        self.every_n_steps = every_n_steps
+        self.sample_every_n_steps = sample_every_n_steps
+        self.sample_count = sample_count
+        self.sample_seed = sample_seed
+        self._writer = None
+        self._last_scalar_step = None
+        self._last_sample_step = None
+
+    def on_train_begin(self, logs=None):
+        self._writer = tf.summary.create_file_writer(self.logdir)
+        self._last_scalar_step = int(self.model.step)
+        for network in (self.model.generator, self.model.discriminator):
+            write_network_graph(network, os.path.join(self.logdir, "graphs", network.name))
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.step)
+        if logs and step - self._last_scalar_step >= self.every_n_steps:
+            with self._writer.as_default():
+                for name, value in logs.items():
+                    tf.summary.scalar(name, value, step=step)
+            self._last_scalar_step = step
+
+    def write_samples(self):
+        step = int(self.model.step)
+        images = self.model.generator(self.model.sample_inputs(self.sample_count, self.sample_seed), training=False)
+        grid = image_grid(to_uint8(images), columns=int(math.sqrt(self.sample_count)))
+        with self._writer.as_default():
+            tf.summary.image("samples", grid, step=step)
+        self._last_sample_step = step
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = int(self.model.step)
+        if self._last_sample_step is None or step - self._last_sample_step >= self.sample_every_n_steps:
+            self.write_samples()
+
+    def on_train_end(self, logs=None):
+        if self._last_sample_step != int(self.model.step):
+            self.write_samples()
+        self._writer.flush()
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """One tqdm bar over the whole run (from the restored step), with the latest losses."""
+
+    def __init__(self, total_steps):
+        super().__init__()
+        self.total_steps = total_steps
+        self._bar = None
+
+    def on_train_begin(self, logs=None):
+        self._bar = tqdm.tqdm(total=self.total_steps, initial=int(self.model.step), unit="step", dynamic_ncols=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._bar.update(int(self.model.step) - self._bar.n)
+        if logs:
+            self._bar.set_postfix({k: f"{float(v):.3f}" for k, v in logs.items()}, refresh=False)
+
+    def on_train_end(self, logs=None):
+        self._bar.close()
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Ends `fit` once `model.step` reaches `total_steps`."""
+
+    def __init__(self, total_steps):
+        super().__init__()
+        self.total_steps = total_steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.step) >= self.total_steps:
+            self.model.stop_training = True
+
+
+class Checkpointer:
+    """G, D, both optimizers and the step (which also keys the train-step RNG) of an
+    `AdversarialModel`, plus whatever else its `checkpoint_items()` lists.
+
+    `tf.train.CheckpointManager` writes the files before it atomically rewrites its index,
+    so an interrupted save leaves the previous checkpoint as the latest; the last
+    `max_to_keep` are kept."""
+
+    def __init__(self, model, directory, max_to_keep=3):
+        self.model = model
+        self.directory = directory
+        self.checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
+        self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=max_to_keep)
+
+    @property
+    def latest(self):
+        return self.manager.latest_checkpoint
+
+    def save(self):
+        """Writes a checkpoint numbered by the current step; returns its path."""
+        return self.manager.save(checkpoint_number=int(self.model.step))
+
+    def restore_latest(self):
+        """Restores the latest checkpoint (optimizer slots are built first); returns the
+        restored step, or None when the directory holds no checkpoint."""
+        if self.latest is None:
+            return None
+        self.model.build_optimizers()
+        self.checkpoint.restore(self.latest).assert_existing_objects_matched()
+        return int(self.model.step)
+
+
+class CheckpointCallback(keras.callbacks.Callback):
+    """Saves through a Checkpointer every `every_n_steps` steps and at the end of training."""
+
+    def __init__(self, checkpointer, every_n_steps=500):
+        super().__init__()
+        self.checkpointer = checkpointer
+        self.every_n_steps = every_n_steps
+        self._last_saved = None
+
+    def _save(self):
+        self._last_saved = int(self.model.step)
+        self.checkpointer.save()
+
+    def on_train_begin(self, logs=None):
+        self._last_saved = int(self.model.step)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.step) - self._last_saved >= self.every_n_steps:
+            self._save()
+
+    def on_train_end(self, logs=None):
+        if self._last_saved != int(self.model.step):
+            self._save()
+

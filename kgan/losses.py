@@ -1,0 +1,58 @@
+"""Adversarial losses shared by every system (junyanz `networks.GANLoss`).
+
+A discriminator output is one tensor with the batch first (a score, a PatchGAN map, ...)
+or a list of such tensors (multi-scale discriminators, pix2pixHD), whose losses are summed.
+Every loss is computed in float32 and averaged over all elements, so under `tf.distribute`
+it is the per-replica mean; `AdversarialModel.apply_gradients` divides by the replica count.
+"""
+import tensorflow as tf
+
+GAN_MODES = ("bce", "bce_logits", "lsgan", "hinge")
+_EPSILON = 1e-7
+
+
+def _as_list(outputs):
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+
+class GANLoss:
+    """Hides the real/fake targets behind `discriminator(real, fake)` and `generator(fake)`.
+
+    mode:
+      "bce"        D ends in a sigmoid (seed 002 MLP GAN/DCGAN/cGAN, seed 001 SRGAN).
+      "bce_logits" D outputs logits (seed 003 pix2pix).
+      "lsgan"      least squares, targets 1 and 0 (seed 000 pix2pix, CycleGAN).
+      "hinge"      hinge loss on raw scores.
+    The generator loss is the non-saturating one (target "real") for bce and lsgan.
+    """
+
+    def __init__(self, mode="bce"):
+        if mode not in GAN_MODES:
+            raise ValueError(f"unknown GAN loss {mode!r}; choose one of {', '.join(GAN_MODES)}")
+        self.mode = mode
+
+    def _elementwise(self, output, target_is_real):
+        x = tf.cast(output, tf.float32)
+        if self.mode == "bce":
+            p = tf.clip_by_value(x, _EPSILON, 1.0 - _EPSILON)
+            return -tf.math.log(p) if target_is_real else -tf.math.log(1.0 - p)
+        if self.mode == "bce_logits":
+            return tf.nn.softplus(-x) if target_is_real else tf.nn.softplus(x)
+        if self.mode == "lsgan":
+            return tf.square(x - 1.0) if target_is_real else tf.square(x)
+        return tf.nn.relu(1.0 - x) if target_is_real else tf.nn.relu(1.0 + x)
+
+    def _loss(self, outputs, target_is_real):
+        return tf.add_n(
+            [tf.reduce_mean(self._elementwise(o, target_is_real)) for o in _as_list(outputs)]
+        )
+
+    def discriminator(self, real_outputs, fake_outputs):
+        """Returns (loss on real, loss on fake), scalars; D minimizes their sum."""
+        return self._loss(real_outputs, True), self._loss(fake_outputs, False)
+
+    def generator(self, fake_outputs):
+        """Returns the generator's adversarial loss, a scalar."""
+        if self.mode == "hinge":
+            return tf.add_n([-tf.reduce_mean(tf.cast(o, tf.float32)) for o in _as_list(fake_outputs)])
+        return self._loss(fake_outputs, True)

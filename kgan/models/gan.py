@@ -1,0 +1,90 @@
+"""Noise-to-image GANs of seed 002: MLP GAN, DCGAN and the conditional GAN."""
+import tensorflow as tf
+
+from kgan.models.base import AdversarialModel
+from pipelines.images import to_uint8
+
+
+class GAN(AdversarialModel):
+    """Unconditional (num_classes=None) or label-conditional GAN.
+
+    `fit` data: images (B, H, W, C) in [-1, 1]; or (images, labels (B,) int) for the
+    conditional GAN; or a dict with "images", optional "labels" and optional "noise"
+    (B, latent_dim) to supply the latent vectors instead of drawing them.
+    Each step, as seed 002: D on real (target 1) and detached fake (target 0) with fresh
+    noise (and random labels), then G with new noise against target 1.
+    """
+
+    loss_names = ("d_loss", "g_loss", "d_real", "d_fake")
+
+    def __init__(self, generator, discriminator, latent_dim=100, num_classes=None, seed=0, **kwargs):
+        super().__init__(generator, discriminator, seed=seed, **kwargs)
+        self.latent_dim = int(latent_dim)
+        self.num_classes = num_classes
+
+    def _unpack(self, data):
+        if isinstance(data, dict):
+            return data["images"], data.get("labels"), data.get("noise")
+        if isinstance(data, (tuple, list)):
+            return data[0], data[1], None
+        return data, None, None
+
+    def _latents(self, batch, noise, salt):
+        """(noise, labels) for the generator; labels None when unconditional."""
+        if noise is None:
+            noise = self.random_normal([batch, self.latent_dim], salt)
+        labels = self.random_uniform_int([batch], self.num_classes, salt + 1) if self.num_classes else None
+        return noise, labels
+
+    def _g_inputs(self, noise, labels):
+        return noise if labels is None else [noise, labels]
+
+    def _d_inputs(self, images, labels):
+        return images if labels is None else [images, labels]
+
+    def train_step(self, data):
+        images, labels, noise = self._unpack(data)
+        if self.num_classes and labels is None:
+            raise ValueError("a conditional GAN needs (images, labels) batches")
+        batch = tf.shape(images)[0]
+
+        noise_d, labels_d = self._latents(batch, noise, salt=0)
+        with tf.GradientTape() as tape:
+            fake = tf.stop_gradient(self.generator(self._g_inputs(noise_d, labels_d), training=True))
+            real_out = self.discriminator(self._d_inputs(images, labels), training=True)
+            fake_out = self.discriminator(self._d_inputs(fake, labels_d), training=True)
+            d_real, d_fake = self.gan_loss.discriminator(real_out, fake_out)
+            d_loss = d_real + d_fake
+        self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
+
+        noise_g, labels_g = self._latents(batch, noise, salt=2)
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._g_inputs(noise_g, labels_g), training=True)
+            g_loss = self.gan_loss.generator(self.discriminator(self._d_inputs(fake, labels_g), training=True))
+        self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
+
+        return self.finish_step(d_loss=d_loss, g_loss=g_loss, d_real=d_real, d_fake=d_fake)
+
+    def sample_inputs(self, count, seed=0):
+        """Fixed generator inputs for sample grids: noise, and labels in equal consecutive
+        runs per class (seed 002: 32 of class 0, then 32 of class 1)."""
+        noise = tf.random.stateless_normal([count, self.latent_dim], [seed, 0])
+        if not self.num_classes:
+            return noise
+        return [noise, tf.range(count, dtype=tf.int32) * self.num_classes // count]
+
+    def serving_endpoint(self):
+        """(function, input signature) for TF Serving: noise (B, latent_dim) float32
+        [and labels (B,) int32] -> {"images": float32 (B, H, W, C) in [-1, 1],
+        "images_uint8": uint8 (B, H, W, C)}."""
+        noise_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="noise")
+        generator = self.generator
+
+        def outputs(images):
+            images = tf.cast(images, tf.float32)
+            return {"images": images, "images_uint8": to_uint8(images)}
+
+        if not self.num_classes:
+            return (lambda noise: outputs(generator(noise, training=False))), [noise_spec]
+        label_spec = tf.TensorSpec([None], tf.int32, name="labels")
+        return (lambda noise, labels: outputs(generator([noise, labels], training=False))), [noise_spec, label_spec]
