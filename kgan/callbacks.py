@@ -136,11 +136,10 @@ class Checkpointer:
         return self.manager.save(checkpoint_number=int(self.model.step))
 
     def restore_latest(self):
-        """Restores the latest checkpoint (optimizer slots are built first); returns the
-        restored step, or None when the directory holds no checkpoint."""
+        """Restores the latest checkpoint into the compiled model; returns the restored
+        step, or None when the directory holds no checkpoint."""
         if self.latest is None:
             return None
-        self.model.build_optimizers()
         self.checkpoint.restore(self.latest).assert_existing_objects_matched()
         return int(self.model.step)
 

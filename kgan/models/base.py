@@ -49,9 +49,11 @@ class AdversarialModel(keras.Model):
         self.g_optimizer = _wrap_for_precision(g_optimizer)
         self.d_optimizer = _wrap_for_precision(d_optimizer)
         self.gan_loss = loss if isinstance(loss, GANLoss) else GANLoss(loss)
+        self.build_optimizers()
 
     def build_optimizers(self):
-        """Creates the optimizer slots now (before restoring a checkpoint into them)."""
+        """Creates the optimizer slots: done in `compile()` (under the strategy scope),
+        because slots created lazily inside a replicated step fail under MirroredStrategy."""
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
 

@@ -1,0 +1,118 @@
+"""Builders of seed 002: shapes, parameter counts from the issue, initialization."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgan.layers import norm_layer
+from kgan.networks import (
+    build_discriminator,
+    build_generator,
+    dcgan_discriminator,
+    dcgan_generator,
+    mlp_discriminator,
+    mlp_generator,
+)
+
+
+def trainable_count(model):
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+def test_mlp_gan_matches_seed_parameter_counts_and_shapes():
+    generator, discriminator = mlp_generator(), mlp_discriminator()
+    assert generator.count_params() == 1_486_352
+    assert discriminator.count_params() == 1_460_225
+    images = generator(np.zeros((2, 100), np.float32))
+    assert images.shape == (2, 28, 28, 1)
+    assert discriminator(images).shape == (2, 1)
+
+
+def test_dcgan_matches_seed_trainable_counts_and_states_moving_statistics():
+    generator, discriminator = dcgan_generator(), dcgan_discriminator()
+    assert trainable_count(generator) == 3_576_704
+    assert trainable_count(discriminator) == 2_765_568
+    # Keras also counts the batch-norm moving mean and variance.
+    assert generator.count_params() == 3_576_704 + 2 * (512 + 256 + 128 + 64)
+    assert discriminator.count_params() == 2_765_568 + 2 * (128 + 256 + 512)
+    images = generator(np.zeros((2, 100), np.float32))
+    assert images.shape == (2, 64, 64, 3)
+    probability = discriminator(images)
+    assert probability.shape == (2, 1)
+    assert np.all((probability.numpy() > 0) & (probability.numpy() < 1))
+
+
+def test_conditional_dcgan_concatenates_a_32_wide_label_embedding():
+    generator = dcgan_generator(num_classes=5)
+    discriminator = dcgan_discriminator(num_classes=5)
+    assert generator.get_layer("noise_and_label").output.shape == (None, 132)
+    assert discriminator.get_layer("features_and_label").output.shape == (None, 256 + 32)
+    assert discriminator.get_layer("hidden").output.shape == (None, 100)
+    labels = tf.constant([0, 4], tf.int32)
+    images = generator([tf.zeros((2, 100)), labels])
+    assert images.shape == (2, 64, 64, 3)
+    assert discriminator([images, labels]).shape == (2, 1)
+    # label embedding 5 x 32 and the noise part of the first transposed conv grow G.
+    assert trainable_count(generator) == 3_576_704 + 5 * 32 + 32 * 512 * 16
+
+
+def test_labels_change_the_conditional_generator_output():
+    generator = dcgan_generator(image_size=32, base_width=8, num_classes=2)
+    noise = tf.random.stateless_normal((1, 100), seed=[0, 0])
+    a = generator([noise, tf.constant([0])]).numpy()
+    b = generator([noise, tf.constant([1])]).numpy()
+    assert np.abs(a - b).max() > 0.1 * np.abs(a).max()
+
+
+@pytest.mark.parametrize("size", [8, 32, 128])
+def test_dcgan_other_sizes(size):
+    generator = dcgan_generator(image_size=size, base_width=4)
+    discriminator = dcgan_discriminator(image_size=size, base_width=4)
+    images = generator(np.zeros((1, 100), np.float32))
+    assert images.shape == (1, size, size, 3)
+    assert discriminator(images).shape == (1, 1)
+
+
+def test_dcgan_rejects_sizes_that_are_not_powers_of_two():
+    with pytest.raises(ValueError, match="power of two"):
+        dcgan_generator(image_size=48)
+
+
+def test_initialization_follows_seed_weights_init():
+    generator = dcgan_generator()
+    kernel = generator.get_layer("up_1").kernel.numpy()
+    assert abs(kernel.mean()) < 1e-3
+    assert kernel.std() == pytest.approx(0.02, rel=0.05)
+    gamma = generator.get_layer("up_1_norm").gamma.numpy()
+    assert gamma.mean() == pytest.approx(1.0, abs=0.01)
+    assert 0.01 < gamma.std() < 0.03
+    assert np.all(generator.get_layer("up_1_norm").beta.numpy() == 0)
+
+
+def test_final_activations_stay_float32_under_mixed_precision():
+    import keras
+
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    generator, discriminator = dcgan_generator(image_size=16, base_width=4), dcgan_discriminator(image_size=16, base_width=4)
+    images = generator(np.zeros((1, 100), np.float32))
+    assert images.dtype == "float32"
+    assert discriminator(images).dtype == "float32"
+    assert generator.get_layer("up_0").compute_dtype == "float16"
+
+
+def test_factories_are_string_keyed_and_reject_unknown_names():
+    assert build_generator("mlp").count_params() == 1_486_352
+    assert build_discriminator("dcgan", image_size=16, base_width=4).output_shape == (None, 1)
+    with pytest.raises(ValueError, match="choose one of"):
+        build_generator("resnet_99blocks")
+
+
+def test_norm_switch():
+    assert norm_layer("none") is None
+    assert norm_layer("sync_batch").synchronized
+    assert not norm_layer("batch").synchronized
+    instance = norm_layer("instance")
+    x = np.random.default_rng(0).normal(3.0, 2.0, size=(2, 8, 8, 4)).astype(np.float32)
+    y = instance(x).numpy()
+    assert np.allclose(y.mean(axis=(1, 2)), 0, atol=1e-4)
+    with pytest.raises(ValueError):
+        norm_layer("layer")
