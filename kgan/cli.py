@@ -218,12 +218,17 @@ def train(args):
     return model
 
 
+def parse_options(argv=None):
+    """Command line -> resolved, validated options (raises UsageError)."""
+    args = _resolve(build_parser().parse_args(argv))
+    _validate(args)
+    return args
+
+
 def main(argv=None):
     """Entry point of train.py; returns the process exit status."""
     try:
-        args = _resolve(build_parser().parse_args(argv))
-        _validate(args)
-        train(args)
+        train(parse_options(argv))
     except UsageError as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         return 2

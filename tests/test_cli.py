@@ -1,0 +1,181 @@
+"""train.py end to end: TensorBoard output, checkpoints and resume, TF Serving export,
+one-line errors for bad input, and the face-crop preparation command."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from kgan import cli, prepare
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ["--image-size", "16", "--base-width", "8", "--batch-size", "16", "--log-every", "2"]
+
+
+def run_train(argv):
+    return cli.train(cli.parse_options(argv))
+
+
+def plugin_tags(logdir):
+    accumulator = EventAccumulator(logdir, size_guidance={"tensors": 0})
+    accumulator.Reload()
+    tags = {}
+    for tag in accumulator.Tags()["tensors"]:
+        tags.setdefault(accumulator.SummaryMetadata(tag).plugin_data.plugin_name, []).append(tag)
+    return tags, accumulator
+
+
+def test_dcgan_run_writes_scalars_images_graphs_checkpoint_and_serving_export(tmp_path):
+    logdir, exports = str(tmp_path / "run"), str(tmp_path / "saved_models")
+    model = run_train(["--arch", "dcgan", "--data", "sample", "--steps", "8", "--logdir", logdir,
+                       "--export", exports, *TINY])
+    assert int(model.step) == 8
+
+    tags, accumulator = plugin_tags(logdir)
+    assert {"d_loss", "g_loss", "d_real", "d_fake"} <= set(tags["scalars"])
+    assert tags["images"] == ["samples"]
+    assert [e.step for e in accumulator.Tensors("g_loss")] == [2, 4, 6, 8]
+    for network in ("generator", "discriminator"):
+        graph = EventAccumulator(os.path.join(logdir, "graphs", network))
+        graph.Reload()
+        assert len(graph.Graph().node) > 10
+
+    assert tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints")).endswith("ckpt-8")
+    with open(os.path.join(logdir, "options.json")) as f:
+        options = json.load(f)
+    assert options["arch"] == "dcgan" and options["image_size"] == 16 and options["steps"] == 8
+
+    exported = os.path.join(exports, "dcgan", "1")
+    serving = tf.saved_model.load(exported).signatures["serving_default"]
+    noise = tf.random.stateless_normal([3, 100], [1, 2])
+    outputs = serving(noise=noise)
+    expected = model.generator(noise, training=False).numpy()
+    np.testing.assert_allclose(outputs["images"].numpy(), expected, atol=1e-5)
+    assert outputs["images_uint8"].dtype == tf.uint8 and outputs["images_uint8"].shape == (3, 16, 16, 3)
+    shown = subprocess.run(
+        [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "show", "--all", "--dir", exported],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert "signature_def['serving_default']" in shown and "inputs['noise']" in shown
+    assert "outputs['images_uint8']" in shown
+
+    run_train(["--arch", "dcgan", "--data", "sample", "--steps", "8", "--logdir", logdir, "--resume",
+               "--export", exports])
+    assert os.path.isdir(os.path.join(exports, "dcgan", "2"))
+
+
+def test_conditional_export_takes_labels(tmp_path):
+    model = run_train(["--arch", "cgan", "--steps", "2", "--logdir", str(tmp_path / "run"),
+                       "--export", str(tmp_path / "sm"), *TINY])
+    serving = tf.saved_model.load(str(tmp_path / "sm" / "cgan" / "1")).signatures["serving_default"]
+    noise, labels = tf.zeros([2, 100]), tf.constant([0, 1])
+    images = serving(noise=noise, labels=labels)["images"].numpy()
+    np.testing.assert_allclose(images, model.generator([noise, labels], training=False).numpy(), atol=1e-5)
+
+
+def test_resume_continues_the_step_count_from_the_saved_weights(tmp_path):
+    logdir = str(tmp_path / "run")
+    first = run_train(["--arch", "gan", "--steps", "6", "--checkpoint-every", "3", "--logdir", logdir,
+                       "--base-width", "8", "--batch-size", "16"])
+    saved = [w.numpy() for w in first.generator.weights + first.discriminator.weights]
+    saved_slots = [v.numpy() for v in first.g_optimizer.variables]
+
+    restored = run_train(["--steps", "6", "--logdir", logdir, "--resume"])
+    assert int(restored.step) == 6
+    for a, b in zip(saved, restored.generator.weights + restored.discriminator.weights):
+        np.testing.assert_array_equal(a, b.numpy())
+    for a, b in zip(saved_slots, restored.g_optimizer.variables):
+        np.testing.assert_array_equal(a, b.numpy())
+
+    resumed = run_train(["--steps", "10", "--logdir", logdir, "--resume", "--log-every", "2"])
+    assert int(resumed.step) == 10
+    assert tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints")).endswith("ckpt-10")
+    tags, accumulator = plugin_tags(logdir)
+    assert max(e.step for e in accumulator.Tensors("g_loss")) == 10
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+    logdir = str(tmp_path / "run")
+    command = [sys.executable, os.path.join(ROOT, "train.py"), "--arch", "gan", "--steps", "100000",
+               "--checkpoint-every", "5", "--logdir", logdir, "--base-width", "8", "--batch-size", "16"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoints = os.path.join(logdir, "checkpoints")
+    deadline = time.time() + 120
+    while time.time() < deadline and not (tf.train.latest_checkpoint(checkpoints) or "").endswith(("ckpt-10", "ckpt-15")):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    latest = tf.train.latest_checkpoint(checkpoints)
+    saved_step = int(latest.rsplit("-", 1)[1])
+    assert saved_step >= 10
+    resumed = run_train(["--steps", str(saved_step + 3), "--logdir", logdir, "--resume"])
+    assert int(resumed.step) == saved_step + 3
+
+
+def test_every_flag_has_help_text():
+    parser = cli.build_parser()
+    for action in parser._actions:
+        assert action.help, action.option_strings
+    assert "--precision" in parser.format_help()
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--arch", "stylegan9"], "invalid choice: 'stylegan9'"),
+        (["--data", "/no/such/folder"], "does not exist"),
+        (["--data", "{empty}"], "no images"),
+        (["--batch-size", "1000"], "larger than the 200 images"),
+        (["--logdir", "{file}/run"], "cannot write to --logdir"),
+        (["--steps", "0"], "--steps must be at least 1"),
+        (["--resume", "--logdir", "{empty}"], "not a kgan run directory"),
+        (["--data", "not_a_dataset"], "unknown data"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_status_2(tmp_path, capsys, argv, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "file").write_text("x")
+    argv = [a.format(empty=tmp_path / "empty", file=tmp_path / "file") for a in argv]
+    if "--logdir" not in argv:
+        argv += ["--logdir", str(tmp_path / "run")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("train.py: error:") and message in err[0], err
+
+
+def test_train_py_bad_input_prints_no_traceback(tmp_path):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "train.py"), "--data", str(tmp_path / "nope")],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("train.py: error: data folder")
+
+
+def test_second_run_in_the_same_logdir_needs_resume(tmp_path, capsys):
+    logdir = str(tmp_path / "run")
+    run_train(["--arch", "gan", "--steps", "1", "--logdir", logdir, "--base-width", "8", "--batch-size", "8"])
+    assert cli.main(["--arch", "gan", "--steps", "2", "--logdir", logdir]) == 2
+    assert "pass --resume" in capsys.readouterr().err
+    assert cli.main(["--arch", "dcgan", "--resume", "--logdir", logdir]) == 2
+    assert "differs from the resumed run's gan" in capsys.readouterr().err
+
+
+def test_prepare_faces_crops_the_astronauts_face_and_keeps_class_folders(tmp_path):
+    from skimage import data
+
+    (tmp_path / "src" / "females").mkdir(parents=True)
+    (tmp_path / "src" / "males").mkdir()
+    cv2.imwrite(str(tmp_path / "src" / "females" / "astronaut.jpg"), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(tmp_path / "src" / "males" / "coffee.jpg"), cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2BGR))
+    assert prepare.main(["faces", str(tmp_path / "src"), str(tmp_path / "dst")]) == 0
+    crop = cv2.imread(str(tmp_path / "dst" / "females" / "astronaut.png"))
+    assert 80 < crop.shape[0] < 300 and crop.shape[0] == crop.shape[1]
+    assert not (tmp_path / "dst" / "males").exists()
+    assert prepare.main(["faces", str(tmp_path / "missing"), str(tmp_path / "dst")]) == 2
