@@ -1,0 +1,131 @@
+"""pipelines.edges against OpenCV (seed 000's ``detect_edges``) on skimage's bundled photos."""
+
+import functools
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow as tf
+from skimage import data
+
+from pipelines.edges import bilateral_filter, canny, detect_edges, rgb_to_gray
+
+PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "immunohistochemistry"]
+# Bilateral code path of the installed cv2: IPP (x86 wheels) truncates, plain OpenCV rounds.
+CV2_ROUNDING = "ipp" if cv2.ipp.useIPP() else "nearest"
+
+
+@functools.lru_cache(maxsize=None)
+def photo(name):
+    """uint8 RGB [H, W, 3] photo bundled with scikit-image (gray ones repeated to 3 channels)."""
+    image = getattr(data, name)()
+    return np.repeat(image[..., None], 3, axis=-1) if image.ndim == 2 else image
+
+
+def cv2_gray(image):
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+def cv2_bilateral(gray):
+    return cv2.bilateralFilter(gray, 5, 50, 50)
+
+
+def f1_with_tolerance(ours, ref):
+    """(F1, precision, recall) of bool edge maps, a match being within 1 px (3x3)."""
+    kernel = np.ones((3, 3), np.uint8)
+    ref_near = cv2.dilate(ref.astype(np.uint8), kernel) > 0
+    ours_near = cv2.dilate(ours.astype(np.uint8), kernel) > 0
+    precision = (ours & ref_near).sum() / max(ours.sum(), 1)
+    recall = (ref & ours_near).sum() / max(ref.sum(), 1)
+    return 2 * precision * recall / max(precision + recall, 1e-12), precision, recall
+
+
+def test_gray_bit_exact_on_random_colours_and_photos():
+    colours = np.random.default_rng(0).integers(0, 256, (512, 512, 3), dtype=np.uint8)
+    for image in [colours] + [photo(name) for name in PHOTOS[:3]]:
+        ours = rgb_to_gray(image).numpy()
+        assert ours.dtype == np.uint8
+        assert np.abs(ours.astype(int) - cv2_gray(image)).max() <= 1
+        np.testing.assert_array_equal(ours, cv2_gray(image))
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_bilateral_close_to_cv2(name):
+    gray = cv2_gray(photo(name))
+    diff = bilateral_filter(gray, rounding=CV2_ROUNDING).numpy().astype(int) - cv2_bilateral(gray)
+    # Measured: max |diff| = 1 on 0.01-0.14% of pixels (IPP), <= 4 pixels (no IPP).
+    assert np.abs(diff).max() <= 1
+    assert np.mean(diff != 0) < 0.003
+
+
+def test_bilateral_nearest_matches_opencv_without_ipp():
+    gray = cv2_gray(photo("astronaut"))
+    previous = cv2.ipp.useIPP()
+    cv2.ipp.setUseIPP(False)
+    try:
+        ref = cv2_bilateral(gray)
+    finally:
+        cv2.ipp.setUseIPP(previous)
+    ours = bilateral_filter(gray, rounding="nearest").numpy()
+    # Measured: 0 differing pixels (float32 summation order only).
+    assert np.sum(ours != ref) <= 4
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coins"])
+@pytest.mark.parametrize("low,high", [(45, 100), (100, 45), (10.7, 30.2)])
+def test_canny_bit_exact_given_same_input(name, low, high):
+    smoothed = cv2_bilateral(cv2_gray(photo(name)))
+    ours = canny(smoothed, low, high).numpy()
+    np.testing.assert_array_equal(ours, cv2.Canny(smoothed, low, high))
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_detect_edges_f1_vs_opencv(name):
+    image = photo(name)
+    ref = cv2.Canny(cv2_bilateral(cv2_gray(image)), 45, 100) > 0
+    matched = detect_edges(image, rounding=CV2_ROUNDING).numpy()[..., 0] == 0
+    default = detect_edges(image).numpy()[..., 0] == 0
+    assert ref.sum() > 1000
+    assert f1_with_tolerance(default, ref)[0] >= 0.9
+    # Measured F1 = 1.0000 on every photo (at most 2 differing pixels).
+    assert f1_with_tolerance(matched, ref)[0] >= 0.999
+
+
+def test_output_contract_and_batches():
+    images = np.stack([cv2.resize(photo(name), (96, 64)) for name in PHOTOS[:3]])
+    batch = detect_edges(images).numpy()
+    assert batch.dtype == np.uint8 and batch.shape == images.shape
+    assert set(np.unique(batch)) == {0, 255}
+    assert (batch == batch[..., :1]).all()
+    for image, edges in zip(images, batch, strict=True):
+        np.testing.assert_array_equal(detect_edges(image).numpy(), edges)
+    as_float = detect_edges(images.astype(np.float32) / 255.0).numpy()
+    np.testing.assert_array_equal(as_float, batch)
+    expected = 255 - cv2.Canny(cv2_bilateral(cv2_gray(images[0])), 45, 100)
+    np.testing.assert_array_equal(detect_edges(images[0], rounding=CV2_ROUNDING).numpy()[..., 1], expected)
+
+
+def test_flat_image_has_no_edges():
+    assert (detect_edges(np.full((32, 40, 3), 77, np.uint8)).numpy() == 255).all()
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError):
+        detect_edges(np.zeros((8, 8), np.uint8))
+    with pytest.raises(ValueError):
+        bilateral_filter(np.zeros((8, 8), np.uint8), rounding="floor")
+
+
+def test_runs_in_tf_data_map():
+    images = np.stack([cv2.resize(photo(name), (128, 128)) for name in PHOTOS[:4]])
+    dataset = tf.data.Dataset.from_tensor_slices(images).map(detect_edges).batch(2)
+    out = np.concatenate([batch.numpy() for batch in dataset])
+    assert out.shape == images.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, detect_edges(images).numpy())
+    assert (out == 0).mean() > 0.01
+
+
+def test_runs_under_xla():
+    images = np.stack([cv2.resize(photo(name), (128, 96)) for name in PHOTOS[:2]])
+    compiled = tf.function(detect_edges, jit_compile=True)
+    np.testing.assert_array_equal(compiled(images).numpy(), detect_edges(images).numpy())
