@@ -7,8 +7,7 @@ it is the per-replica mean; `AdversarialModel.apply_gradients` divides by the re
 """
 import tensorflow as tf
 
-GAN_MODES = ("bce", "bce_logits", "lsgan", "hinge")
-_EPSILON = 1e-7
+GAN_MODES = ("bce", "lsgan", "hinge")
 
 
 def _as_list(outputs):
@@ -18,11 +17,13 @@ def _as_list(outputs):
 class GANLoss:
     """Hides the real/fake targets behind `discriminator(real, fake)` and `generator(fake)`.
 
-    mode:
-      "bce"        D ends in a sigmoid (seed 002 MLP GAN/DCGAN/cGAN, seed 001 SRGAN).
-      "bce_logits" D outputs logits (seed 003 pix2pix).
-      "lsgan"      least squares, targets 1 and 0 (seed 000 pix2pix, CycleGAN).
-      "hinge"      hinge loss on raw scores.
+    Discriminators output raw scores (logits). mode:
+      "bce"    binary cross-entropy of sigmoid(score) (seeds 002 and 001 put the sigmoid
+               in D and use BCELoss; seed 003 uses BCEWithLogitsLoss: the same function,
+               computed here from logits so that a confident D cannot saturate float32 at
+               p = 0 and stop the generator's gradient).
+      "lsgan"  least squares on the score, targets 1 and 0 (seed 000 pix2pix, CycleGAN).
+      "hinge"  hinge loss on the score.
     The generator loss is the non-saturating one (target "real") for bce and lsgan.
     """
 
@@ -34,9 +35,6 @@ class GANLoss:
     def _elementwise(self, output, target_is_real):
         x = tf.cast(output, tf.float32)
         if self.mode == "bce":
-            p = tf.clip_by_value(x, _EPSILON, 1.0 - _EPSILON)
-            return -tf.math.log(p) if target_is_real else -tf.math.log(1.0 - p)
-        if self.mode == "bce_logits":
             return tf.nn.softplus(-x) if target_is_real else tf.nn.softplus(x)
         if self.mode == "lsgan":
             return tf.square(x - 1.0) if target_is_real else tf.square(x)

@@ -35,6 +35,12 @@ def resize_center_crop(image, size):
     return image[top : top + size, left : left + size, :]
 
 
+def standardize(image, size, channels):
+    """uint8 (H, W, any channels) -> float32 (size, size, channels) in [-1, 1]: channel
+    conversion, short side to `size`, center crop (the noise-to-image GANs' input)."""
+    return to_unit_range(resize_center_crop(convert_channels(image, channels), size))
+
+
 def to_unit_range(image):
     """uint8 values (any dtype) in [0, 255] -> float32 in [-1, 1] (seed: Normalize(0.5, 0.5))."""
     return tf.cast(image, tf.float32) / 127.5 - 1.0

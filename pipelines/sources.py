@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgan.errors import UsageError
-from pipelines.images import convert_channels, decode_image, resize_center_crop, to_unit_range
+from pipelines.images import decode_image, standardize
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 SAMPLE_NAME = "sample"
@@ -140,7 +140,7 @@ def image_batches(source, image_size, channels, batch_size, labelled=False, seed
         raise UsageError(f"{source.name!r} has no class labels: the conditional GAN needs labelled data")
 
     def prepare(example):
-        image = to_unit_range(resize_center_crop(convert_channels(example["image"], channels), image_size))
+        image = standardize(example["image"], image_size, channels)
         return (image, example["label"]) if labelled else image
 
     dataset = source.dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)

@@ -179,3 +179,19 @@ def test_prepare_faces_crops_the_astronauts_face_and_keeps_class_folders(tmp_pat
     assert 80 < crop.shape[0] < 300 and crop.shape[0] == crop.shape[1]
     assert not (tmp_path / "dst" / "males").exists()
     assert prepare.main(["faces", str(tmp_path / "missing"), str(tmp_path / "dst")]) == 2
+
+
+def test_evaluate_cgan_reports_accuracies_and_refuses_unconditional_runs(tmp_path, capsys):
+    from kgan import evaluate
+
+    run = str(tmp_path / "cgan")
+    run_train(["--arch", "cgan", "--steps", "2", "--logdir", run, *TINY])
+    real, generated, chance, names = evaluate.conditional_accuracy(run, samples_per_class=16, epochs=3)
+    assert names == ("face", "nonface") and chance == 0.5
+    assert 0.5 < real <= 1.0  # faces vs non-faces is learnable in 3 epochs
+    assert len(generated) == 2 and all(0.0 <= a <= 1.0 for a in generated)
+
+    gan_run = str(tmp_path / "gan")
+    run_train(["--arch", "gan", "--steps", "1", "--logdir", gan_run, "--base-width", "8", "--batch-size", "8"])
+    assert evaluate.main(["cgan", "--logdir", gan_run]) == 2
+    assert "not a conditional GAN" in capsys.readouterr().err

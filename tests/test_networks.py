@@ -36,9 +36,7 @@ def test_dcgan_matches_seed_trainable_counts_and_states_moving_statistics():
     assert discriminator.count_params() == 2_765_568 + 2 * (128 + 256 + 512)
     images = generator(np.zeros((2, 100), np.float32))
     assert images.shape == (2, 64, 64, 3)
-    probability = discriminator(images)
-    assert probability.shape == (2, 1)
-    assert np.all((probability.numpy() > 0) & (probability.numpy() < 1))
+    assert discriminator(images).shape == (2, 1)
 
 
 def test_conditional_dcgan_concatenates_a_32_wide_label_embedding():

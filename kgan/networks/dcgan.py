@@ -86,13 +86,13 @@ def dcgan_discriminator(
     embed_dim=32,
     name="discriminator",
 ):
-    """Images (B, S, S, channels) [and labels (B,) int32] -> probability of "real" (B, 1).
+    """Images (B, S, S, channels) [and labels (B,) int32] -> score (logit) of "real" (B, 1).
 
     Seed 002: stride-2 4x4 convs (base, 2*base, 4*base, 8*base at 64x64), no bias,
-    BatchNorm from the 2nd, LeakyReLU(0.2). Unconditional head: 4x4 valid conv to 1,
-    sigmoid. Conditional head (num_classes): one more stride-2 conv to 64 channels,
-    flatten (2*2*64 = 256 at 64x64), concatenate a embed_dim label embedding (288),
-    Dense 100, LeakyReLU, Dense 1, sigmoid.
+    BatchNorm from the 2nd, LeakyReLU(0.2). Unconditional head: 4x4 valid conv to 1.
+    Conditional head (num_classes): one more stride-2 conv to 64 channels, flatten
+    (2*2*64 = 256 at 64x64), concatenate an embed_dim label embedding (288), Dense 100,
+    LeakyReLU, Dense 1. The seed's final sigmoid is applied by the loss (`GANLoss("bce")`).
     """
     stages = _stages(image_size)
     images = keras.Input((image_size, image_size, channels), name="images")
@@ -113,9 +113,8 @@ def dcgan_discriminator(
         x = keras.layers.LeakyReLU(0.2, name=f"down_{i}_lrelu")(x)
     if not num_classes:
         x = keras.layers.Conv2D(1, 4, padding="valid", use_bias=False, kernel_initializer=KERNEL_INIT, name="score")(x)
-        x = keras.layers.Flatten(name="flatten")(x)
-        probability = keras.layers.Activation("sigmoid", dtype="float32", name="sigmoid")(x)
-        return keras.Model(images, probability, name=name)
+        score = keras.layers.Flatten(dtype="float32", name="flatten")(x)
+        return keras.Model(images, score, name=name)
     x = keras.layers.Conv2D(
         64, 4, strides=2, padding="same", use_bias=False, kernel_initializer=KERNEL_INIT, name="down_features"
     )(x)
@@ -128,6 +127,5 @@ def dcgan_discriminator(
     x = keras.layers.Concatenate(name="features_and_label")([x, embedding])
     x = keras.layers.Dense(100, kernel_initializer=KERNEL_INIT, name="hidden")(x)
     x = keras.layers.LeakyReLU(0.2, name="hidden_lrelu")(x)
-    x = keras.layers.Dense(1, kernel_initializer=KERNEL_INIT, name="score")(x)
-    probability = keras.layers.Activation("sigmoid", dtype="float32", name="sigmoid")(x)
-    return keras.Model([images, labels], probability, name=name)
+    score = keras.layers.Dense(1, kernel_initializer=KERNEL_INIT, dtype="float32", name="score")(x)
+    return keras.Model([images, labels], score, name=name)

@@ -23,10 +23,10 @@ def mlp_generator(latent_dim=100, image_shape=(28, 28, 1), widths=(256, 512, 102
 
 
 def mlp_discriminator(image_shape=(28, 28, 1), widths=(1024, 512, 256), dropout=0.3, name="discriminator"):
-    """Images (B, H, W, C) -> probability of "real" (B, 1), float32.
+    """Images (B, H, W, C) -> score (logit) of "real" (B, 1), float32.
 
-    Seed 002: 784 -> 1024 -> 512 -> 256 -> 1, LeakyReLU(0.2), dropout 0.3, sigmoid:
-    1,460,225 parameters.
+    Seed 002: 784 -> 1024 -> 512 -> 256 -> 1, LeakyReLU(0.2), dropout 0.3: 1,460,225
+    parameters. The seed's final sigmoid is applied by the loss (`GANLoss("bce")`).
     """
     images = keras.Input(image_shape, name="images")
     x = keras.layers.Flatten(name="flatten")(images)
@@ -35,6 +35,5 @@ def mlp_discriminator(image_shape=(28, 28, 1), widths=(1024, 512, 256), dropout=
         x = keras.layers.LeakyReLU(0.2, name=f"lrelu_{i}")(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
-    x = keras.layers.Dense(1, kernel_initializer=KERNEL_INIT, name="score")(x)
-    probability = keras.layers.Activation("sigmoid", dtype="float32", name="sigmoid")(x)
-    return keras.Model(images, probability, name=name)
+    score = keras.layers.Dense(1, kernel_initializer=KERNEL_INIT, dtype="float32", name="score")(x)
+    return keras.Model(images, score, name=name)

@@ -1,0 +1,79 @@
+"""Train-step throughput (images/s) of each architecture at its seed size.
+
+    python benchmarks/train_step.py [--archs gan dcgan cgan] [--steps 10]
+
+Prints a table for float32 vs mixed_bfloat16 and XLA off/on, with the seed's PyTorch rate
+measured on the same 2-core machine where the issue gives one. Data is one synthetic batch
+repeated, so only the step is timed; the rate is from the median step time after warm-up.
+"""
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from kgan.archs import ARCHS  # noqa: E402
+from kgan.cli import parse_options  # noqa: E402
+
+# PyTorch 2.13 CPU, 2 threads, seed architecture and batch (issue #2).
+SEED_PYTORCH_IMAGES_PER_S = {"dcgan": 45.5}
+
+
+def synthetic_batches(arch, options):
+    shape = (options.batch_size, options.image_size, options.image_size, options.channels)
+    images = tf.random.uniform(shape, -1, 1, seed=0)
+    if arch.data_kind == "labelled":
+        labels = tf.constant(np.arange(options.batch_size) % 2, tf.int32)
+        return tf.data.Dataset.from_tensors((images, labels)).repeat()
+    return tf.data.Dataset.from_tensors(images).repeat()
+
+
+class StepTimes(keras.callbacks.Callback):
+    """Wall-clock time at the end of every train batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+
+def measure(arch_name, precision, jit, steps):
+    """(batch size, images/s from the median step time after 3 warm-up steps)."""
+    options = parse_options(["--arch", arch_name, "--precision", precision, "--logdir", "/tmp/kgan-benchmark"])
+    arch = ARCHS[arch_name]
+    keras.mixed_precision.set_dtype_policy(precision)
+    model = arch.build(options, 2 if arch.data_kind == "labelled" else None, 1)
+    model.compile(keras.optimizers.Adam(options.lr, beta_1=options.beta1),
+                  keras.optimizers.Adam(options.lr, beta_1=options.beta1), jit_compile=jit)
+    data = synthetic_batches(arch, options)
+    times = StepTimes()
+    model.fit(data, epochs=1, steps_per_epoch=steps + 3, verbose=0, shuffle=False, callbacks=[times])
+    keras.backend.clear_session()
+    step_time = float(np.median(np.diff(times.times[2:])))
+    return options.batch_size, options.batch_size / step_time
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--archs", nargs="+", default=sorted(ARCHS), choices=sorted(ARCHS), help="architectures")
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per configuration")
+    parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"], help="dtype policies")
+    args = parser.parse_args()
+    print(f"{'arch':8} {'precision':15} {'jit':5} {'batch':>5} {'images/s':>9} {'vs seed PyTorch':>16}")
+    for arch_name in args.archs:
+        for precision in args.precisions:
+            for jit in (False, True):
+                batch, rate = measure(arch_name, precision, jit, args.steps)
+                seed = SEED_PYTORCH_IMAGES_PER_S.get(arch_name)
+                ratio = f"{rate / seed:.2f}x" if seed else "-"
+                print(f"{arch_name:8} {precision:15} {str(jit):5} {batch:5d} {rate:9.1f} {ratio:>16}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Evaluation commands: `python -m kgan.evaluate cgan --logdir RUN`.
+
+cgan: is a conditional generator really conditional? A small CNN is trained on the run's
+real data (80% of it; the other 20% gives its real-image accuracy), then it labels
+generated images of every class k; the command prints how often it answers k, against
+the chance rate 1 / number of classes.
+"""
+import argparse
+import json
+import os
+import sys
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgan.errors import UsageError
+
+
+def label_classifier(image_size, channels, num_classes, width=32):
+    """Images (B, S, S, C) in [-1, 1] -> class logits (B, num_classes): 3 conv blocks."""
+    images = keras.Input((image_size, image_size, channels))
+    x = images
+    for i in range(3):
+        x = keras.layers.Conv2D(width * 2**i, 3, padding="same", activation="relu")(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.3)(x)
+    return keras.Model(images, keras.layers.Dense(num_classes)(x), name="label_classifier")
+
+
+def restore_generator(logdir):
+    """(options, model) of the run in `logdir`, generator weights from its latest checkpoint."""
+    from kgan.archs import ARCHS
+    from pipelines.sources import resolve_source
+
+    path = os.path.join(logdir, "options.json")
+    if not os.path.exists(path):
+        raise UsageError(f"no options.json in {logdir!r}: pass the --logdir of a train.py run")
+    with open(path) as f:
+        options = argparse.Namespace(**json.load(f))
+    arch = ARCHS[options.arch]
+    if arch.data_kind != "labelled":
+        raise UsageError(f"the run in {logdir!r} is a {options.arch}, not a conditional GAN")
+    source = resolve_source(options.data, data_dir=options.data_dir, labelled=True)
+    model = arch.build(options, len(source.class_names), 1)
+    latest = tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))
+    if latest is None:
+        raise UsageError(f"no checkpoint in {logdir!r}/checkpoints: train first")
+    tf.train.Checkpoint(generator=model.generator).restore(latest).expect_partial()
+    return options, source, model
+
+
+def conditional_accuracy(logdir, samples_per_class=500, epochs=30, seed=0):
+    """Returns (real held-out accuracy, per-class generated accuracy list, chance)."""
+    from pipelines.images import standardize
+
+    options, source, model = restore_generator(logdir)
+    examples = source.dataset.map(
+        lambda e: (standardize(e["image"], options.image_size, options.channels), e["label"])
+    ).batch(256)
+    images = np.concatenate([x for x, _ in examples.as_numpy_iterator()])
+    labels = np.concatenate([y for _, y in examples.as_numpy_iterator()])
+    order = np.random.default_rng(seed).permutation(len(images))
+    split = int(0.8 * len(images))
+    train, held_out = order[:split], order[split:]
+    num_classes = len(source.class_names)
+    keras.utils.set_random_seed(seed)
+    classifier = label_classifier(options.image_size, options.channels, num_classes)
+    classifier.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                       metrics=["accuracy"])
+    classifier.fit(images[train], labels[train], batch_size=32, epochs=epochs, verbose=0)
+    real_accuracy = float(np.mean(np.argmax(classifier.predict(images[held_out], verbose=0), -1) == labels[held_out]))
+    generated_accuracy = []
+    for k in range(num_classes):
+        noise = tf.random.stateless_normal([samples_per_class, options.latent_dim], [seed, k])
+        fake = model.generator([noise, tf.fill([samples_per_class], k)], training=False)
+        predicted = np.argmax(classifier.predict(fake, verbose=0), -1)
+        generated_accuracy.append(float(np.mean(predicted == k)))
+    return real_accuracy, generated_accuracy, 1.0 / num_classes, source.class_names
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m kgan.evaluate", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    cgan = commands.add_parser("cgan", help="label accuracy of a conditional generator's images")
+    cgan.add_argument("--logdir", required=True, help="run directory of a train.py --arch cgan run")
+    cgan.add_argument("--samples", type=int, default=500, help="generated images per class")
+    cgan.add_argument("--epochs", type=int, default=30, help="classifier training epochs")
+    args = parser.parse_args(argv)
+    try:
+        real, generated, chance, names = conditional_accuracy(args.logdir, args.samples, args.epochs)
+    except UsageError as error:
+        print(f"evaluate: error: {error}", file=sys.stderr)
+        return 2
+    print(f"classifier accuracy on held-out real images: {real:.3f} (chance {chance:.3f})")
+    for name, accuracy in zip(names, generated):
+        print(f"generated with label {name!r}: classified as {name!r} {accuracy:.3f}")
+    print(f"mean over classes: {np.mean(generated):.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
