@@ -24,7 +24,7 @@ from skimage import data
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from pipelines.edges import detect_edges  # noqa: E402
+from pipelines.edges import detect_edges, edge_f1  # noqa: E402
 from pipelines.hints import draw_color_hints  # noqa: E402
 
 PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "immunohistochemistry",
@@ -127,15 +127,6 @@ def dataset_pipelines(images, threads):
     }
 
 
-def f1_with_tolerance(ours, ref):
-    kernel = np.ones((3, 3), np.uint8)
-    ref_near = cv2.dilate(ref.astype(np.uint8), kernel) > 0
-    ours_near = cv2.dilate(ours.astype(np.uint8), kernel) > 0
-    precision = (ours & ref_near).sum() / max(ours.sum(), 1)
-    recall = (ref & ours_near).sum() / max(ref.sum(), 1)
-    return 2 * precision * recall / max(precision + recall, 1e-12), precision, recall
-
-
 def photo(name):
     image = getattr(data, name)()
     return np.repeat(image[..., None], 3, axis=-1) if image.ndim == 2 else image
@@ -150,7 +141,7 @@ def accuracy_table():
         for image in (full, resize(full, IMAGE_SIZE)):
             ref = seed_detect_edges(image)[..., 0] == 0
             ours = detect_edges(image).numpy()[..., 0] == 0
-            f1, precision, recall = f1_with_tolerance(ours, ref)
+            f1, precision, recall = edge_f1(ours, ref)
             size = f"{image.shape[0]}x{image.shape[1]}"
             print(f"{name:22s} {size:>9s} {f1:7.4f} {precision:7.4f} {recall:7.4f} {ref.sum():11d} "
                   f"{(ours != ref).sum():7d}")

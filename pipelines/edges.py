@@ -225,3 +225,18 @@ def detect_edges(image, rounding="ipp"):
     gray = bilateral_filter(rgb_to_gray(image), 5, 50.0, 50.0, rounding=rounding)
     inverted = 255 - canny(gray, 45, 100)
     return tf.stack([inverted, inverted, inverted], axis=-1)
+
+
+def edge_f1(ours, reference, tolerance=1):
+    """(F1, precision, recall) of two bool edge maps (H, W): an edge pixel matches when
+    the other map has an edge within `tolerance` pixels (a (2t+1)^2 window)."""
+    window = 2 * tolerance + 1
+
+    def near(edges):
+        x = tf.cast(tf.convert_to_tensor(edges), tf.float32)[tf.newaxis, :, :, tf.newaxis]
+        return tf.nn.max_pool2d(x, window, 1, "SAME")[0, :, :, 0].numpy() > 0
+
+    ours, reference = np.asarray(ours, bool), np.asarray(reference, bool)
+    precision = (ours & near(reference)).sum() / max(ours.sum(), 1)
+    recall = (reference & near(ours)).sum() / max(reference.sum(), 1)
+    return 2 * precision * recall / max(precision + recall, 1e-12), precision, recall

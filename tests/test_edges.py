@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from skimage import data
 
-from pipelines.edges import bilateral_filter, canny, detect_edges, rgb_to_gray
+from pipelines.edges import bilateral_filter, canny, detect_edges, edge_f1, rgb_to_gray
 
 PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "immunohistochemistry"]
 # Bilateral code path of the installed cv2: IPP (x86 wheels) truncates, plain OpenCV rounds.
@@ -28,16 +28,6 @@ def cv2_gray(image):
 
 def cv2_bilateral(gray):
     return cv2.bilateralFilter(gray, 5, 50, 50)
-
-
-def f1_with_tolerance(ours, ref):
-    """(F1, precision, recall) of bool edge maps, a match being within 1 px (3x3)."""
-    kernel = np.ones((3, 3), np.uint8)
-    ref_near = cv2.dilate(ref.astype(np.uint8), kernel) > 0
-    ours_near = cv2.dilate(ours.astype(np.uint8), kernel) > 0
-    precision = (ours & ref_near).sum() / max(ours.sum(), 1)
-    recall = (ref & ours_near).sum() / max(ref.sum(), 1)
-    return 2 * precision * recall / max(precision + recall, 1e-12), precision, recall
 
 
 def test_gray_bit_exact_on_random_colours_and_photos():
@@ -86,9 +76,9 @@ def test_detect_edges_f1_vs_opencv(name):
     matched = detect_edges(image, rounding=CV2_ROUNDING).numpy()[..., 0] == 0
     default = detect_edges(image).numpy()[..., 0] == 0
     assert ref.sum() > 1000
-    assert f1_with_tolerance(default, ref)[0] >= 0.9
+    assert edge_f1(default, ref)[0] >= 0.9
     # Measured F1 = 1.0000 on every photo (at most 2 differing pixels).
-    assert f1_with_tolerance(matched, ref)[0] >= 0.999
+    assert edge_f1(matched, ref)[0] >= 0.999
 
 
 def test_output_contract_and_batches():
