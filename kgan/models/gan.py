@@ -49,8 +49,8 @@ class GAN(AdversarialModel):
         batch = tf.shape(images)[0]
 
         noise_d, labels_d = self._latents(batch, noise, salt=0)
+        fake = self.generator(self._g_inputs(noise_d, labels_d), training=True)  # detached: outside the tape
         with tf.GradientTape() as tape:
-            fake = tf.stop_gradient(self.generator(self._g_inputs(noise_d, labels_d), training=True))
             real_out = self.discriminator(self._d_inputs(images, labels), training=True)
             fake_out = self.discriminator(self._d_inputs(fake, labels_d), training=True)
             d_real, d_fake = self.gan_loss.discriminator(real_out, fake_out)
