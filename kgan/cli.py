@@ -152,7 +152,8 @@ def train(args):
     import keras
 
     from kgan.archs import ARCHS
-    from kgan.callbacks import CheckpointCallback, Checkpointer, ProgressBar, StopAtStep, TensorBoardLogger
+    from kgan.callbacks import ProgressBar, StopAtStep, TensorBoardLogger
+    from kgan.checkpoints import CheckpointCallback, Checkpointer
     from kgan.export import export_generator
     from pipelines.sources import image_batches, resolve_source
 
