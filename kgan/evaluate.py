@@ -59,8 +59,9 @@ def conditional_accuracy(logdir, samples_per_class=500, epochs=30, seed=0):
     examples = source.dataset.map(
         lambda e: (standardize(e["image"], options.image_size, options.channels), e["label"])
     ).batch(256)
-    images = np.concatenate([x for x, _ in examples.as_numpy_iterator()])
-    labels = np.concatenate([y for _, y in examples.as_numpy_iterator()])
+    batches = list(examples.as_numpy_iterator())
+    images = np.concatenate([x for x, _ in batches])
+    labels = np.concatenate([y for _, y in batches])
     order = np.random.default_rng(seed).permutation(len(images))
     split = int(0.8 * len(images))
     train, held_out = order[:split], order[split:]
