@@ -6,6 +6,7 @@ resumed run continues its curves and its budget where it stopped.
 """
 import math
 import os
+import sys
 
 import keras
 import tensorflow as tf
@@ -100,6 +101,24 @@ class ProgressBar(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._bar.close()
+
+
+class SkippedFilesReport(keras.callbacks.Callback):
+    """At each epoch end, when the data source has skipped more unreadable files than at
+    the last report, says so in one line on stderr; training goes on."""
+
+    def __init__(self, counter, name):
+        super().__init__()
+        self.counter = counter
+        self.name = name
+        self._reported = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        skipped = self.counter.skipped
+        if skipped > self._reported:
+            print(f"\n{self.name}: skipped {skipped} unreadable file(s) so far (truncated, empty or not an image)",
+                  file=sys.stderr)
+            self._reported = skipped
 
 
 class StopAtStep(keras.callbacks.Callback):

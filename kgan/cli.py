@@ -152,10 +152,11 @@ def train(args):
     import keras
 
     from kgan.archs import ARCHS
-    from kgan.callbacks import ProgressBar, StopAtStep, TensorBoardLogger
+    from kgan.callbacks import ProgressBar, SkippedFilesReport, StopAtStep, TensorBoardLogger
     from kgan.checkpoints import CheckpointCallback, Checkpointer
     from kgan.export import export_generator
-    from pipelines.sources import image_batches, resolve_source
+    from pipelines.batches import image_batches
+    from pipelines.sources import resolve_source
 
     arch = ARCHS[args.arch]
     keras.utils.set_random_seed(args.seed)
@@ -199,6 +200,8 @@ def train(args):
             CheckpointCallback(checkpointer, args.checkpoint_every),
             ProgressBar(total_steps),
         ]
+        if source.counter is not None:
+            callbacks.append(SkippedFilesReport(source.counter, source.name))
         try:
             model.fit(
                 dataset,

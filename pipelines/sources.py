@@ -1,5 +1,10 @@
-"""Image sources: the embedded sample, folders of images (optionally class-labelled) and
-tfds datasets by name. Each becomes an `ImageSource` of uint8 images and int32 labels."""
+"""Image sources: the embedded sample, folders of images (optionally class-labelled),
+pix2pix A|B files, CycleGAN trainA/trainB folders, Cityscapes label/instance/image triples
+and tfds datasets by name. Each becomes an `ImageSource` whose dataset yields dicts of
+decoded images; `pipelines.batches` turns them into batches.
+
+Files that cannot be decoded (truncated, empty, not an image) are skipped; the source's
+`DecodeCounter` tells how many, so training goes on and the count is reported."""
 import dataclasses
 import os
 
@@ -7,21 +12,44 @@ import numpy as np
 import tensorflow as tf
 
 from kgan.errors import UsageError
-from pipelines.images import decode_image, standardize
+from pipelines.images import decode_image
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 SAMPLE_NAME = "sample"
 SAMPLE_CLASSES = ("face", "nonface")
 
 
+class DecodeCounter:
+    """Rows read and rows decoded by a source's dataset (variables updated inside tf.data);
+    `skipped` = read - decoded, which may include rows being decoded at that moment."""
+
+    def __init__(self):
+        self.read = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.decoded = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    @property
+    def skipped(self):
+        return int(self.read.numpy() - self.decoded.numpy())
+
+    def counting(self, variable):
+        def count(row):
+            variable.assign_add(1)
+            return row
+
+        return count
+
+
 @dataclasses.dataclass(frozen=True)
 class ImageSource:
-    """A finite set of images. `dataset` yields {"image": uint8 (H, W, C), "label": int32}."""
+    """A finite set of examples. `dataset` yields dicts: {"image": uint8 (H, W, C),
+    "label": int32} for image sources, {"source", "target"} for pix2pix pairs,
+    {"image", "label_map" uint8 (H, W, 1), "instance_map" int32 (H, W, 1)} for Cityscapes."""
 
     name: str
     dataset: tf.data.Dataset
     count: int
     class_names: tuple = ()
+    counter: DecodeCounter = None
 
 
 def sample_source():
@@ -44,15 +72,58 @@ def list_images(folder):
     return paths
 
 
-def _decode_file(path, label):
-    return {"image": decode_image(tf.io.read_file(path)), "label": label}
+def split_paths(paths, subset="all", val_fraction=0.2, seed=0):
+    """Deterministic train/val split of a path list for a seed (seed 000: 80/20).
+    subset: "all", "train" or "val"."""
+    if subset == "all":
+        return list(paths)
+    order = np.random.RandomState(seed).permutation(len(paths))
+    n_val = int(round(len(paths) * val_fraction))
+    chosen = order[:n_val] if subset == "val" else order[n_val:]
+    return [paths[i] for i in sorted(chosen)]
 
 
-def folder_source(folder, labelled=False):
-    """Images below `folder`; with labelled=True each subfolder is a class (seed 002's
-    `females/`, `males/`), labels in sorted subfolder order."""
+_DECODERS = {
+    "rgb": lambda contents: decode_image(contents),
+    "label": lambda contents: tf.io.decode_png(contents, channels=1),
+    "instance": lambda contents: tf.cast(tf.io.decode_png(contents, channels=1, dtype=tf.uint16), tf.int32),
+}
+
+
+def decode_rows(columns, kinds, extra=None):
+    """Dataset of dicts, one per row of `columns` ({key: [paths]}), each file decoded by
+    its kind ("rgb", "label", "instance"); `extra` ({key: array}) is passed through.
+    Rows with a file that fails to decode are skipped and counted. -> (dataset, counter)."""
+    counter = DecodeCounter()
+    rows = dict(columns, **(extra or {}))
+
+    def decode(row):
+        out = {key: _DECODERS[kinds[key]](tf.io.read_file(row[key])) for key in columns}
+        out.update({key: row[key] for key in (extra or {})})
+        return out
+
+    dataset = tf.data.Dataset.from_tensor_slices(rows).map(counter.counting(counter.read))
+    dataset = dataset.map(decode, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    return dataset.map(counter.counting(counter.decoded)), counter
+
+
+def _require_folder(folder, what="data folder"):
     if not os.path.isdir(folder):
-        raise UsageError(f"data folder {folder!r} does not exist: pass an existing folder of images")
+        raise UsageError(f"{what} {folder!r} does not exist: pass an existing folder of images")
+
+
+def _require_images(paths, folder):
+    if not paths:
+        raise UsageError(
+            f"no images ({', '.join(e[1:] for e in IMAGE_EXTENSIONS)}) found under {folder!r}: "
+            "check the path or add images"
+        )
+
+
+def folder_source(folder, labelled=False, subset="all", seed=0):
+    """Images below `folder`; with labelled=True each subfolder is a class (seed 002's
+    `females/`, `males/`), labels in sorted subfolder order. subset: see split_paths."""
+    _require_folder(folder)
     if labelled:
         class_names = tuple(sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d))))
         per_class = [list_images(os.path.join(folder, name)) for name in class_names]
@@ -61,19 +132,74 @@ def folder_source(folder, labelled=False):
                 f"{folder!r} needs two or more class subfolders with images in each "
                 f"(found {len(class_names)}): put each class's images in its own subfolder"
             )
-        paths = [p for class_paths in per_class for p in class_paths]
-        labels = [i for i, class_paths in enumerate(per_class) for _ in class_paths]
+        labelled_paths = [(p, i) for i, class_paths in enumerate(per_class) for p in class_paths]
     else:
-        class_names, paths = (), list_images(folder)
-        labels = [0] * len(paths)
-    if not paths:
+        class_names = ()
+        labelled_paths = [(p, 0) for p in list_images(folder)]
+    _require_images(labelled_paths, folder)
+    labelled_paths = split_paths(labelled_paths, subset, seed=seed)
+    paths, labels = [p for p, _ in labelled_paths], [label for _, label in labelled_paths]
+    dataset, counter = decode_rows({"image": paths}, {"image": "rgb"}, {"label": np.asarray(labels, np.int32)})
+    return ImageSource(folder, dataset, len(paths), class_names, counter)
+
+
+def ab_folder_source(folder, direction="AtoB", subset="all", seed=0):
+    """pix2pix A|B files (maps, facades, edges2shoes): each image holds A on the left half
+    and B on the right. Yields {"source", "target"}; direction "BtoA" swaps them."""
+    if direction not in ("AtoB", "BtoA"):
+        raise UsageError(f"--direction must be AtoB or BtoA, got {direction!r}")
+    _require_folder(folder)
+    paths = list_images(folder)
+    _require_images(paths, folder)
+    paths = split_paths(paths, subset, seed=seed)
+    dataset, counter = decode_rows({"image": paths}, {"image": "rgb"})
+
+    def halves(row):
+        image = row["image"]
+        half = tf.shape(image)[1] // 2
+        a, b = image[:, :half], image[:, half : 2 * half]
+        return {"source": a, "target": b} if direction == "AtoB" else {"source": b, "target": a}
+
+    return ImageSource(folder, dataset.map(halves, num_parallel_calls=tf.data.AUTOTUNE), len(paths), (), counter)
+
+
+def cyclegan_sources(root, phase="train"):
+    """CycleGAN layout root/{phase}A and root/{phase}B -> (ImageSource A, ImageSource B)."""
+    sources = []
+    for domain in ("A", "B"):
+        folder = os.path.join(root, f"{phase}{domain}")
+        if not os.path.isdir(folder):
+            raise UsageError(
+                f"missing {phase}{domain}/ in {root!r}: CycleGAN data needs {phase}A/ and {phase}B/ image folders"
+            )
+        sources.append(folder_source(folder))
+    return tuple(sources)
+
+
+CITYSCAPES_SUFFIXES = {"label_map": "_gtFine_labelIds", "instance_map": "_gtFine_instanceIds", "image": "_leftImg8bit"}
+
+
+def cityscapes_source(root):
+    """Cityscapes-style triples matched by file stem (the name before `_gtFine_labelIds`,
+    `_gtFine_instanceIds`, `_leftImg8bit`) anywhere below `root` (pix2pixHD's inputs).
+    Stems missing one of the three are left out."""
+    _require_folder(root, "Cityscapes folder")
+    found = {key: {} for key in CITYSCAPES_SUFFIXES}
+    for path in list_images(root):
+        stem = os.path.splitext(os.path.basename(path))[0]
+        for key, suffix in CITYSCAPES_SUFFIXES.items():
+            if stem.endswith(suffix):
+                found[key][stem[: -len(suffix)]] = path
+    stems = sorted(set.intersection(*(set(v) for v in found.values())))
+    if not stems:
         raise UsageError(
-            f"no images ({', '.join(e[1:] for e in IMAGE_EXTENSIONS)}) found under {folder!r}: "
-            "check the path or add images"
+            f"no complete Cityscapes triples (*_gtFine_labelIds.png, *_gtFine_instanceIds.png, "
+            f"*_leftImg8bit.png) under {root!r}: put gtFine/ and leftImg8bit/ there"
         )
-    dataset = tf.data.Dataset.from_tensor_slices((paths, np.asarray(labels, np.int32)))
-    dataset = dataset.map(_decode_file, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors(log_warning=True)
-    return ImageSource(folder, dataset, len(paths), class_names)
+    columns = {key: [found[key][stem] for stem in stems] for key in CITYSCAPES_SUFFIXES}
+    kinds = {"label_map": "label", "instance_map": "instance", "image": "rgb"}
+    dataset, counter = decode_rows(columns, kinds)
+    return ImageSource(root, dataset, len(stems), (), counter)
 
 
 def tfds_source(name, data_dir=None, split="train"):
@@ -127,25 +253,3 @@ def resolve_source(data, data_dir=None, labelled=False, split="train"):
         f"unknown data {data!r}: pass 'sample', a folder of images, or a tfds dataset name such as mnist"
     )
 
-
-def image_batches(source, image_size, channels, batch_size, labelled=False, seed=0, shuffle=True):
-    """ImageSource -> endless tf.data of float32 (B, S, S, C) in [-1, 1] batches
-    [with int32 (B,) labels], shuffled each pass, static batch size (drop_remainder) so XLA
-    and `tf.distribute` get fixed shapes. Cached in memory when it fits in 1 GiB."""
-    if batch_size > source.count:
-        raise UsageError(
-            f"batch size {batch_size} is larger than the {source.count} images of {source.name!r}: lower --batch-size"
-        )
-    if labelled and len(source.class_names) < 2:
-        raise UsageError(f"{source.name!r} has no class labels: the conditional GAN needs labelled data")
-
-    def prepare(example):
-        image = standardize(example["image"], image_size, channels)
-        return (image, example["label"]) if labelled else image
-
-    dataset = source.dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    if source.count * image_size * image_size * channels * 4 <= 2**30:
-        dataset = dataset.cache()
-    if shuffle:
-        dataset = dataset.shuffle(min(source.count, 10_000), seed=seed, reshuffle_each_iteration=True)
-    return dataset.repeat().batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

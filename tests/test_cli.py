@@ -132,7 +132,7 @@ def test_every_flag_has_help_text():
         (["--arch", "stylegan9"], "invalid choice: 'stylegan9'"),
         (["--data", "/no/such/folder"], "does not exist"),
         (["--data", "{empty}"], "no images"),
-        (["--batch-size", "1000"], "larger than the 200 images"),
+        (["--batch-size", "1000"], "larger than the 200 examples"),
         (["--logdir", "{file}/run"], "cannot write to --logdir"),
         (["--steps", "0"], "--steps must be at least 1"),
         (["--resume", "--logdir", "{empty}"], "not a kgan run directory"),
@@ -195,3 +195,18 @@ def test_evaluate_cgan_reports_accuracies_and_refuses_unconditional_runs(tmp_pat
     run_train(["--arch", "gan", "--steps", "1", "--logdir", gan_run, "--base-width", "8", "--batch-size", "8"])
     assert evaluate.main(["cgan", "--logdir", gan_run]) == 2
     assert "not a conditional GAN" in capsys.readouterr().err
+
+
+def test_training_goes_on_past_unreadable_files_and_reports_them(tmp_path, capsys):
+    from PIL import Image
+
+    data = tmp_path / "faces"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(data / f"{i}.png")
+    (data / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    model = run_train(["--arch", "dcgan", "--data", str(data), "--steps", "4", "--logdir", str(tmp_path / "run"),
+                       "--image-size", "8", "--base-width", "4", "--batch-size", "4"])
+    assert int(model.step) == 4
+    assert "skipped 1 unreadable file(s)" in capsys.readouterr().err

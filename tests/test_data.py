@@ -10,7 +10,8 @@ from PIL import Image
 
 from kgan.errors import UsageError
 from pipelines.images import decode_image, resize_center_crop, to_uint8, to_unit_range
-from pipelines.sources import folder_source, image_batches, resolve_source, sample_source
+from pipelines.batches import image_batches
+from pipelines.sources import folder_source, resolve_source, sample_source
 
 
 def write_image(path, mode="RGB", size=(40, 30), fmt=None, value=128):
@@ -95,7 +96,7 @@ def test_tfds_by_name_with_mock_data():
         (lambda d: resolve_source(str(d / "missing")), "does not exist"),
         (lambda d: folder_source(str(d)), "no images"),
         (lambda d: folder_source(str(d), labelled=True), "class subfolders"),
-        (lambda d: image_batches(sample_source(), 64, 3, 500), "larger than the 200 images"),
+        (lambda d: image_batches(sample_source(), 64, 3, 500), "larger than the 200 examples"),
     ],
     ids=["unprepared_tfds", "unknown_name", "missing_folder", "empty_folder", "unlabelled", "batch_too_large"],
 )

@@ -6,7 +6,8 @@ import tensorflow as tf
 
 from kgan.models import GAN
 from kgan.networks import dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator
-from pipelines.sources import image_batches, sample_source
+from pipelines.batches import image_batches
+from pipelines.sources import sample_source
 
 
 def adam():

@@ -1,0 +1,142 @@
+"""Batches for every architecture from an `ImageSource` (or two, for unpaired data).
+
+Policy, the same for all: decode -> deterministic resize -> cache in memory when the
+resized source fits in `CACHE_BYTES` -> shuffle (buffer min(count, 10000), reshuffled
+each pass) -> repeat -> per-element random transform with a stateless seed drawn from
+`tf.data.Dataset.random(seed)` (reproducible, new every epoch) -> batch with
+drop_remainder (static shapes for XLA and `tf.distribute`) -> prefetch. The results are
+plain `tf.data.Dataset`s that `fit` and `strategy.experimental_distribute_dataset` shard.
+"""
+import tensorflow as tf
+
+from kgan.errors import UsageError
+from pipelines.edges import detect_edges
+from pipelines.hints import draw_color_hints
+from pipelines.images import standardize, to_unit_range
+from pipelines.transforms import random_crop_flip, resize, superres_crop, superres_resize
+
+CACHE_BYTES = 2**30
+SHUFFLE_BUFFER = 10_000
+
+
+def _check_batch(source, batch_size):
+    if batch_size > source.count:
+        raise UsageError(
+            f"batch size {batch_size} is larger than the {source.count} examples of {source.name!r}: lower --batch-size"
+        )
+
+
+def _cache_shuffle_repeat(dataset, count, bytes_per_example, seed, shuffle=True):
+    if bytes_per_example is not None and count * bytes_per_example <= CACHE_BYTES:
+        dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(min(count, SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
+    return dataset.repeat()
+
+
+def _with_seeds(dataset, seed):
+    """Pairs every element with its own stateless seed, shape [2] int64."""
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    return tf.data.Dataset.zip((dataset, seeds))
+
+
+def _finish(dataset, batch_size):
+    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def image_batches(source, image_size, channels, batch_size, labelled=False, seed=0, shuffle=True):
+    """Images for the noise-to-image GANs: float32 (B, S, S, C) in [-1, 1] [with int32 (B,)
+    labels]: short side to S, center crop (seed 002), no random transform."""
+    _check_batch(source, batch_size)
+    if labelled and len(source.class_names) < 2:
+        raise UsageError(f"{source.name!r} has no class labels: the conditional GAN needs labelled data")
+
+    def prepare(example):
+        image = standardize(example["image"], image_size, channels)
+        return (image, example["label"]) if labelled else image
+
+    dataset = source.dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = _cache_shuffle_repeat(dataset, source.count, image_size * image_size * channels * 4, seed, shuffle)
+    return _finish(dataset, batch_size)
+
+
+def paired_batches(source, batch_size, load_size=286, crop_size=256, flip=True, seed=0):
+    """pix2pix pairs: {"source", "target"} float32 (B, crop, crop, 3) in [-1, 1], both
+    resized to load_size (bicubic) and given the same random crop and flip."""
+    _check_batch(source, batch_size)
+
+    def load(example):
+        return {key: tf.cast(tf.round(resize(example[key], [load_size, load_size])), tf.uint8) for key in ("source", "target")}
+
+    def jitter(example, element_seed):
+        a, b = random_crop_flip([example["source"], example["target"]], crop_size, element_seed, flip)
+        return {"source": to_unit_range(a), "target": to_unit_range(b)}
+
+    dataset = source.dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = _cache_shuffle_repeat(dataset, source.count, load_size * load_size * 6, seed)
+    dataset = _with_seeds(dataset, seed).map(jitter, num_parallel_calls=tf.data.AUTOTUNE)
+    return _finish(dataset, batch_size)
+
+
+def edges2shoes_batches(source, batch_size, image_size=256, max_hints=300, seed=0):
+    """Seed 000's ShoesData from photos: {"source": edges of the photo (black on white)
+    with up to max_hints color hints, "target": the photo}, float32 (B, S, S, 3) in [-1, 1]."""
+    _check_batch(source, batch_size)
+
+    def load(example):
+        return tf.cast(tf.round(resize(example["image"], [image_size, image_size])), tf.uint8)
+
+    def to_pair(photo, element_seed):
+        target = to_unit_range(photo)
+        edges = to_unit_range(detect_edges(photo))
+        return {"source": draw_color_hints(edges, target, element_seed, max_hints=max_hints), "target": target}
+
+    dataset = source.dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = _cache_shuffle_repeat(dataset, source.count, image_size * image_size * 3, seed)
+    dataset = _with_seeds(dataset, seed).map(to_pair, num_parallel_calls=tf.data.AUTOTUNE)
+    return _finish(dataset, batch_size)
+
+
+def unpaired_batches(source_a, source_b, batch_size, load_size=286, crop_size=256, flip=True, seed=0):
+    """CycleGAN batches {"a", "b"} float32 (B, crop, crop, 3) in [-1, 1]: A and B are
+    shuffled independently (different seeds, so no pairing by index) and jittered
+    separately. One epoch is max(|A|, |B|) // batch_size steps, as the seeds;
+    returns (dataset, steps_per_epoch)."""
+    for source in (source_a, source_b):
+        _check_batch(source, batch_size)
+
+    def domain(source, domain_seed):
+        def load(example):
+            return tf.cast(tf.round(resize(example["image"], [load_size, load_size])), tf.uint8)
+
+        def jitter(image, element_seed):
+            return to_unit_range(random_crop_flip([image], crop_size, element_seed, flip)[0])
+
+        dataset = source.dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = _cache_shuffle_repeat(dataset, source.count, load_size * load_size * 3, domain_seed)
+        return _with_seeds(dataset, domain_seed).map(jitter, num_parallel_calls=tf.data.AUTOTUNE)
+
+    pairs = tf.data.Dataset.zip({"a": domain(source_a, seed), "b": domain(source_b, seed + 1)})
+    return _finish(pairs, batch_size), max(source_a.count, source_b.count) // batch_size
+
+
+def superres_batches(source, batch_size, scale=4, hr_crop=None, hr_size=256, seed=0):
+    """Super-resolution pairs {"lr", "hr"} float32 in [-1, 1]. With hr_crop: a random HR
+    crop and its bicubic downscale by `scale` (DIV2K-style photos); without: seed 001's
+    whole image resized to hr_size and hr_size // scale with a random flip (CelebA)."""
+    _check_batch(source, batch_size)
+
+    def pair(example, element_seed):
+        if hr_crop:
+            lr, hr = superres_crop(example["image"], hr_crop, scale, element_seed)
+        else:
+            lr, hr = superres_resize(example["image"], hr_size, hr_size // scale, element_seed)
+        return {"lr": to_unit_range(lr), "hr": to_unit_range(hr)}
+
+    bytes_per_example = None if hr_crop else hr_size * hr_size * 3 * 4
+    dataset = source.dataset
+    if not hr_crop:
+        dataset = dataset.map(lambda e: {"image": resize(e["image"], [hr_size, hr_size])})
+    dataset = _cache_shuffle_repeat(dataset, source.count, bytes_per_example, seed)
+    dataset = _with_seeds(dataset, seed).map(pair, num_parallel_calls=tf.data.AUTOTUNE)
+    return _finish(dataset, batch_size)
