@@ -5,9 +5,10 @@ GENERATORS and DISCRIMINATORS.
 """
 from kgan.networks.dcgan import dcgan_discriminator, dcgan_generator
 from kgan.networks.mlp import mlp_discriminator, mlp_generator
+from kgan.networks.srgan import srgan_discriminator, srgan_generator
 
-GENERATORS = {"mlp": mlp_generator, "dcgan": dcgan_generator}
-DISCRIMINATORS = {"mlp": mlp_discriminator, "dcgan": dcgan_discriminator}
+GENERATORS = {"mlp": mlp_generator, "dcgan": dcgan_generator, "srgan": srgan_generator}
+DISCRIMINATORS = {"mlp": mlp_discriminator, "dcgan": dcgan_discriminator, "srgan": srgan_discriminator}
 
 
 def _build(registry, kind, name, kwargs):
@@ -35,4 +36,6 @@ __all__ = [
     "mlp_discriminator",
     "dcgan_generator",
     "dcgan_discriminator",
+    "srgan_generator",
+    "srgan_discriminator",
 ]

@@ -1,0 +1,101 @@
+"""SRGAN of seed 001 (CelebA 64x64 -> 256x256): residual generator, per-position discriminator.
+
+Seed 001 `build_generator` / `build_discriminator` layer for layer: Keras default kernel
+initializers (glorot uniform, zero bias), convolutions with bias, batch norm momentum 0.8 and
+Keras' epsilon 1e-3. Defaults give the generator 2,042,691 parameters (2,038,467 trainable,
+33 batch norms x 128 moving statistics) and the discriminator 5,219,137 (5,215,425 trainable).
+"""
+import math
+
+import keras
+
+from kgan.layers import norm_layer
+
+MOMENTUM = 0.8  # seed 001: BatchNormalization(momentum=0.8)
+EPSILON = 1e-3  # Keras' BatchNormalization default, which the seed uses
+
+
+def _normalize(x, norm, name):
+    normalization = norm_layer(norm, name=name, momentum=MOMENTUM, epsilon=EPSILON)
+    return x if normalization is None else normalization(x)
+
+
+def _conv(width, kernel_size, name, strides=1):
+    return keras.layers.Conv2D(width, kernel_size, strides=strides, padding="same", name=name)
+
+
+def _residual_block(x, width, norm, name):
+    """Seed `residual_block`: conv 3x3 - ReLU - BN - conv 3x3 - BN, plus the block input."""
+    y = _conv(width, 3, f"{name}_conv_0")(x)
+    y = keras.layers.ReLU(name=f"{name}_relu")(y)
+    y = _normalize(y, norm, f"{name}_norm_0")
+    y = _conv(width, 3, f"{name}_conv_1")(y)
+    y = _normalize(y, norm, f"{name}_norm_1")
+    return keras.layers.Add(name=f"{name}_add")([y, x])
+
+
+def srgan_generator(
+    scale=4,
+    n_residual_blocks=16,
+    width=64,
+    upsample_width=256,
+    channels=3,
+    norm="batch",
+    name="generator",
+):
+    """Low-resolution images (B, H, W, channels) in [-1, 1] -> (B, scale*H, scale*W, channels).
+
+    Seed 001: conv 9x9 64 + ReLU, 16 residual blocks, conv 3x3 + BN added to the first conv's
+    output (long skip), log2(scale) x (UpSampling2D 2, conv 3x3 256, ReLU), conv 9x9 to
+    channels, tanh. Fully convolutional: any H, W (64x64 -> 256x256 at scale 4).
+    """
+    stages = math.log2(scale)
+    if scale < 2 or stages != int(stages):
+        raise ValueError(f"SRGAN scale must be a power of two >= 2, got {scale}")
+    low_res = keras.Input((None, None, channels), name="low_res")
+    x = _conv(width, 9, "head")(low_res)
+    head = keras.layers.ReLU(name="head_relu")(x)
+    x = head
+    for i in range(n_residual_blocks):
+        x = _residual_block(x, width, norm, f"res_{i}")
+    x = _conv(width, 3, "post_res")(x)
+    x = _normalize(x, norm, "post_res_norm")
+    x = keras.layers.Add(name="long_skip")([x, head])
+    for i in range(int(stages)):
+        x = keras.layers.UpSampling2D(2, name=f"up_{i}")(x)
+        x = _conv(upsample_width, 3, f"up_{i}_conv")(x)
+        x = keras.layers.ReLU(name=f"up_{i}_relu")(x)
+    x = _conv(channels, 9, "to_rgb")(x)
+    images = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
+    return keras.Model(low_res, images, name=name)
+
+
+def srgan_discriminator(
+    image_size=256,
+    widths=(64, 64, 128, 128, 256, 256, 512, 512),
+    strides=(1, 2, 1, 2, 1, 2, 1, 2),
+    dense_width=1024,
+    channels=3,
+    norm="batch",
+    name="discriminator",
+):
+    """Images (B, S, S, channels) -> logits of "real" per position (B, S/16, S/16, 1), float32.
+
+    Seed 001: 8 conv 3x3 blocks (widths / strides above), LeakyReLU(0.2) then BN from the
+    2nd block; Dense 1024, LeakyReLU(0.2), Dense 1. As in the seed the Dense layers act on
+    the last axis of the 4-D feature map (no Flatten), so a 256x256 image gets a 16x16 map
+    of scores. The seed's final sigmoid is applied by the loss. image_size None: any size.
+    """
+    if len(widths) != len(strides):
+        raise ValueError(f"widths and strides differ in length: {len(widths)} != {len(strides)}")
+    images = keras.Input((image_size, image_size, channels), name="images")
+    x = images
+    for i, (width, stride) in enumerate(zip(widths, strides)):
+        x = _conv(width, 3, f"down_{i}", strides=stride)(x)
+        x = keras.layers.LeakyReLU(0.2, name=f"down_{i}_lrelu")(x)
+        if i > 0:
+            x = _normalize(x, norm, f"down_{i}_norm")
+    x = keras.layers.Dense(dense_width, name="hidden")(x)
+    x = keras.layers.LeakyReLU(0.2, name="hidden_lrelu")(x)
+    score = keras.layers.Dense(1, dtype="float32", name="score")(x)
+    return keras.Model(images, score, name=name)
