@@ -1,4 +1,4 @@
-"""Initializers and the one normalization switch shared by every builder.
+"""Initializers, the one normalization switch and the padding layer shared by every builder.
 
 Initialization follows seed 002 `weights_init` (conv weights ~ N(0, 0.02), batch-norm
 gamma ~ N(1, 0.02), beta = 0); the switch follows junyanz `networks.get_norm_layer`.
@@ -16,7 +16,8 @@ def norm_layer(kind, name=None, momentum=0.9, epsilon=1e-5):
 
     kind: "batch", "sync_batch" (batch statistics all-reduced across the replicas of a
     `tf.distribute` strategy, junyanz's `sync_batch`), "instance" (per-sample, per-channel
-    statistics with a learned affine, as `GroupNormalization(groups=-1)`) or "none".
+    statistics without learned scale or offset: PyTorch's default `InstanceNorm2d`, as
+    seeds 000/003 and junyanz use it) or "none".
     momentum 0.9 / epsilon 1e-5 are PyTorch's BatchNorm2d defaults (its momentum 0.1).
     """
     if kind in ("batch", "sync_batch"):
@@ -28,9 +29,47 @@ def norm_layer(kind, name=None, momentum=0.9, epsilon=1e-5):
             name=name,
         )
     if kind == "instance":
-        return keras.layers.GroupNormalization(
-            groups=-1, epsilon=epsilon, gamma_initializer=GAMMA_INIT, name=name
-        )
+        return keras.layers.GroupNormalization(groups=-1, epsilon=epsilon, center=False, scale=False, name=name)
     if kind == "none":
         return None
     raise ValueError(f"unknown norm {kind!r}; choose one of {', '.join(NORMS)}")
+
+
+def _pairs(padding):
+    """int | (rows, cols) | ((top, bottom), (left, right)) -> ((top, bottom), (left, right))."""
+    if isinstance(padding, int):
+        return ((padding, padding), (padding, padding))
+    rows, cols = padding
+    return tuple((p, p) if isinstance(p, int) else tuple(p) for p in (rows, cols))
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class ReflectionPadding2D(keras.layers.Layer):
+    """(B, H, W, C) -> (B, H + top + bottom, W + left + right, C), mirrored without
+    repeating the edge (`np.pad(mode="reflect")`, PyTorch `nn.ReflectionPad2d`).
+
+    padding: int, (rows, cols) or ((top, bottom), (left, right)), as `ZeroPadding2D`;
+    each amount must be smaller than the padded dimension.
+    """
+
+    def __init__(self, padding=1, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = _pairs(padding)
+        self.input_spec = keras.layers.InputSpec(ndim=4)
+
+    def call(self, inputs):
+        rows, cols = self.padding
+        return keras.ops.pad(inputs, ((0, 0), rows, cols, (0, 0)), mode="reflect")
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        rows, cols = self.padding
+        return (
+            batch,
+            None if height is None else height + sum(rows),
+            None if width is None else width + sum(cols),
+            channels,
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}

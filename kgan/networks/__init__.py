@@ -3,12 +3,34 @@
 `build_generator("dcgan", image_size=64)` returns a `keras.Model`; the keys are listed in
 GENERATORS and DISCRIMINATORS.
 """
+from functools import partial
+
 from kgan.networks.dcgan import dcgan_discriminator, dcgan_generator
 from kgan.networks.mlp import mlp_discriminator, mlp_generator
+from kgan.networks.patchgan import patch_discriminator
+from kgan.networks.resnet import resnet_generator
 from kgan.networks.srgan import srgan_discriminator, srgan_generator
+from kgan.networks.unet import unet_generator
 
-GENERATORS = {"mlp": mlp_generator, "dcgan": dcgan_generator, "srgan": srgan_generator}
-DISCRIMINATORS = {"mlp": mlp_discriminator, "dcgan": dcgan_discriminator, "srgan": srgan_discriminator}
+GENERATORS = {
+    "mlp": mlp_generator,
+    "dcgan": dcgan_generator,
+    "srgan": srgan_generator,
+    "unet_256": partial(unet_generator, variant="junyanz"),
+    "unet_128": partial(unet_generator, variant="junyanz", image_size=128),
+    "unet_256_seed000": partial(unet_generator, variant="seed000"),
+    "resnet_9blocks": partial(resnet_generator, variant="junyanz"),
+    "resnet_6blocks": partial(resnet_generator, variant="junyanz", n_blocks=6),
+    "resnet_9blocks_seed000": partial(resnet_generator, variant="seed000"),
+}
+DISCRIMINATORS = {
+    "mlp": mlp_discriminator,
+    "dcgan": dcgan_discriminator,
+    "srgan": srgan_discriminator,
+    "basic": partial(patch_discriminator, variant="basic"),
+    "n_layers": patch_discriminator,
+    "patch_seed000": partial(patch_discriminator, variant="seed000"),
+}
 
 
 def _build(registry, kind, name, kwargs):
@@ -38,4 +60,7 @@ __all__ = [
     "dcgan_discriminator",
     "srgan_generator",
     "srgan_discriminator",
+    "unet_generator",
+    "resnet_generator",
+    "patch_discriminator",
 ]
