@@ -41,7 +41,8 @@ def unet_generator(
     dropout=0.5,
     name="generator",
 ):
-    """Images (B, S, S, input_channels) -> images (B, S, S, output_channels) in [-1, 1], float32.
+    """Images (B, H, W, input_channels) -> images (B, H, W, output_channels) in [-1, 1], float32,
+    for H and W multiples of S = image_size (which sets the depth: log2 S downs to 1 x 1).
 
     variant "junyanz" (`UnetGenerator(num_downs=log2 S)`, `unet_256` at 256): down i is
     LeakyReLU(0.2) (not before the first) -> conv -> norm (not the first nor the innermost);
@@ -65,7 +66,7 @@ def unet_generator(
     widths = [base_width * min(2**i, 8) for i in range(downs)]
     inner = 8 * base_width
 
-    images = keras.Input((image_size, image_size, input_channels), name="images")
+    images = keras.Input((None, None, input_channels), name="images")
     x, skips = images, []
     for i, width in enumerate(widths, start=1):
         if i > 1 and not seed000:
