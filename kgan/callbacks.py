@@ -12,7 +12,6 @@ import keras
 import tensorflow as tf
 import tqdm
 
-from pipelines.images import to_uint8
 
 
 def image_grid(images, columns):
@@ -35,17 +34,16 @@ def write_network_graph(network, logdir):
 
 class TensorBoardLogger(keras.callbacks.Callback):
     """Writes to `logdir`: every loss tracker as a scalar every `every_n_steps` steps, the
-    graph of each network (`logdir/graphs/<network name>`) once, and a grid of generator
-    samples from fixed inputs (`model.sample_inputs`) at epoch ends, at most every
-    `sample_every_n_steps` steps, and at the end of training."""
+    graph of each network (`logdir/graphs/<network name>`) once, and the model's sample
+    grid (`model.sample_grid(sample_batch)`: fixed noise, or rows of a fixed data batch)
+    at epoch ends, at most every `sample_every_n_steps` steps, and at the end of training."""
 
-    def __init__(self, logdir, every_n_steps=10, sample_every_n_steps=100, sample_count=64, sample_seed=0):
+    def __init__(self, logdir, every_n_steps=10, sample_every_n_steps=100, sample_batch=None):
         super().__init__()
         self.logdir = logdir
         self.every_n_steps = every_n_steps
         self.sample_every_n_steps = sample_every_n_steps
-        self.sample_count = sample_count
-        self.sample_seed = sample_seed
+        self.sample_batch = sample_batch
         self._writer = None
         self._last_scalar_step = None
         self._last_sample_step = None
@@ -53,8 +51,8 @@ class TensorBoardLogger(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._writer = tf.summary.create_file_writer(self.logdir)
         self._last_scalar_step = int(self.model.step)
-        for network in (self.model.generator, self.model.discriminator):
-            write_network_graph(network, os.path.join(self.logdir, "graphs", network.name))
+        for name, network in self.model.networks().items():
+            write_network_graph(network, os.path.join(self.logdir, "graphs", name))
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.step)
@@ -66,8 +64,8 @@ class TensorBoardLogger(keras.callbacks.Callback):
 
     def write_samples(self):
         step = int(self.model.step)
-        images = self.model.generator(self.model.sample_inputs(self.sample_count, self.sample_seed), training=False)
-        grid = image_grid(to_uint8(images), columns=int(math.sqrt(self.sample_count)))
+        images, columns = self.model.sample_grid(self.sample_batch)
+        grid = image_grid(images, columns)
         with self._writer.as_default():
             tf.summary.image("samples", grid, step=step)
         self._last_sample_step = step

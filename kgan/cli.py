@@ -196,7 +196,7 @@ def train(args):
     if step < total_steps:
         callbacks = [
             StopAtStep(total_steps),
-            TensorBoardLogger(args.logdir, args.log_every, args.sample_every, sample_seed=args.seed),
+            TensorBoardLogger(args.logdir, args.log_every, args.sample_every),
             CheckpointCallback(checkpointer, args.checkpoint_every),
             ProgressBar(total_steps),
         ]

@@ -51,11 +51,28 @@ class AdversarialModel(keras.Model):
         self.gan_loss = loss if isinstance(loss, GANLoss) else GANLoss(loss)
         self.build_optimizers()
 
+    def networks(self):
+        """{name: keras.Model} of every network (TensorBoard graphs, checkpoints)."""
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
+    def generator_variables(self):
+        """What g_optimizer updates (CycleGAN: both generators)."""
+        return self.generator.trainable_variables
+
+    def discriminator_variables(self):
+        """What d_optimizer updates (CycleGAN: both discriminators)."""
+        return self.discriminator.trainable_variables
+
     def build_optimizers(self):
         """Creates the optimizer slots: done in `compile()` (under the strategy scope),
         because slots created lazily inside a replicated step fail under MirroredStrategy."""
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator_variables())
+        self.d_optimizer.build(self.discriminator_variables())
+
+    def sample_grid(self, batch):
+        """(uint8 images (N, H, W, C), columns) for TensorBoard's sample grid; `batch` is a
+        fixed batch of the training data (unused by noise-to-image models)."""
+        raise NotImplementedError
 
     @property
     def metrics(self):
@@ -95,10 +112,4 @@ class AdversarialModel(keras.Model):
 
     def checkpoint_items(self):
         """The objects a `tf.train.Checkpoint` of a training run holds."""
-        return {
-            "generator": self.generator,
-            "discriminator": self.discriminator,
-            "g_optimizer": self.g_optimizer,
-            "d_optimizer": self.d_optimizer,
-            "step": self.step,
-        }
+        return {**self.networks(), "g_optimizer": self.g_optimizer, "d_optimizer": self.d_optimizer, "step": self.step}

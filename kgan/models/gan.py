@@ -65,6 +65,11 @@ class GAN(AdversarialModel):
 
         return self.finish_step(d_loss=d_loss, g_loss=g_loss, d_real=d_real, d_fake=d_fake)
 
+    def sample_grid(self, batch=None, count=64):
+        """64 samples from fixed inputs (`sample_inputs(count, self.seed)`), 8 per row."""
+        images = self.generator(self.sample_inputs(count, self.seed), training=False)
+        return to_uint8(images), 8
+
     def sample_inputs(self, count, seed=0):
         """Fixed generator inputs for sample grids: noise, and labels in equal consecutive
         runs per class (seed 002: 32 of class 0, then 32 of class 1)."""
