@@ -88,7 +88,8 @@ class AdversarialModel(keras.Model):
         gradients = tape.gradient(loss, variables, output_gradients=factor)
         optimizer.apply_gradients(zip(gradients, variables))
 
-    def _stateless_seed(self, salt):
+    def stateless_seed(self, salt):
+        """A [2] seed for tf.random.stateless_*, unique per (seed, step, replica, salt)."""
         replica = tf.distribute.get_replica_context()
         replica_id = 0 if replica is None else replica.replica_id_in_sync_group
         seed = tf.stack([tf.constant(self.seed, tf.int64), tf.convert_to_tensor(self.step.value)])
@@ -97,11 +98,11 @@ class AdversarialModel(keras.Model):
 
     def random_normal(self, shape, salt):
         """N(0, 1) float32 noise of `shape`, different per step, replica and salt."""
-        return tf.random.stateless_normal(shape, self._stateless_seed(salt))
+        return tf.random.stateless_normal(shape, self.stateless_seed(salt))
 
     def random_uniform_int(self, shape, maxval, salt):
         """Integers in [0, maxval), int32, different per step, replica and salt."""
-        return tf.random.stateless_uniform(shape, self._stateless_seed(salt), maxval=maxval, dtype=tf.int32)
+        return tf.random.stateless_uniform(shape, self.stateless_seed(salt), maxval=maxval, dtype=tf.int32)
 
     def finish_step(self, **losses):
         """Counts the step, updates the trackers, returns their results for `fit`."""

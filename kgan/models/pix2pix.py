@@ -1,0 +1,59 @@
+"""pix2pix (seed 000 shoes from edges + color hints; seed 003 junyanz pix2pix)."""
+import tensorflow as tf
+
+from kgan.models.base import AdversarialModel
+from kgan.models.translation import translation_endpoint
+from pipelines.images import to_uint8
+
+
+class Pix2Pix(AdversarialModel):
+    """Conditional GAN for paired translation. `fit` data: {"source", "target"} float32
+    (B, H, W, C) in [-1, 1] (or a (source, target) tuple).
+
+    As junyanz `Pix2PixModel.optimize_parameters`: fake = G(source); D on
+    concat(source, target) -> real and concat(source, detached fake) -> fake, loss halved;
+    then G on the updated D: GAN loss toward real + l1_weight * |target - fake| (100 in both
+    seeds). The GAN loss is LSGAN in seed 000 and BCE (on logits) in seed 003.
+    `size_multiple`: what input sizes the generator takes (U-Net 256: 256; ResNet: 4)."""
+
+    loss_names = ("d_loss", "d_real", "d_fake", "g_loss", "g_gan", "g_l1")
+
+    def __init__(self, generator, discriminator, l1_weight=100.0, size_multiple=256, seed=0, **kwargs):
+        super().__init__(generator, discriminator, seed=seed, **kwargs)
+        self.l1_weight = float(l1_weight)
+        self.size_multiple = int(size_multiple)
+
+    @staticmethod
+    def _unpack(data):
+        return (data["source"], data["target"]) if isinstance(data, dict) else (data[0], data[1])
+
+    def train_step(self, data):
+        source, target = self._unpack(data)
+        with tf.GradientTape() as g_tape:
+            fake = self.generator(source, training=True)
+
+        with tf.GradientTape() as d_tape:
+            real_out = self.discriminator(tf.concat([source, target], -1), training=True)
+            fake_out = self.discriminator(tf.concat([source, tf.stop_gradient(fake)], -1), training=True)
+            d_real, d_fake = self.gan_loss.discriminator(real_out, fake_out)
+            d_loss = 0.5 * (d_real + d_fake)
+        self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator_variables())
+
+        with g_tape:
+            g_gan = self.gan_loss.generator(self.discriminator(tf.concat([source, fake], -1), training=True))
+            g_l1 = tf.reduce_mean(tf.abs(tf.cast(target, tf.float32) - tf.cast(fake, tf.float32)))
+            g_loss = g_gan + self.l1_weight * g_l1
+        self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())
+
+        return self.finish_step(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_loss, g_gan=g_gan, g_l1=g_l1)
+
+    def sample_grid(self, batch, count=4):
+        """Rows source | fake | target for the first `count` examples of a fixed batch."""
+        source, target = self._unpack(batch)
+        source, target = source[:count], target[:count]
+        fake = self.generator(source, training=False)
+        rows = tf.stack([to_uint8(source), to_uint8(fake), to_uint8(target)], axis=1)
+        return tf.reshape(rows, [-1, *rows.shape[2:]]), 3
+
+    def serving_endpoint(self):
+        return translation_endpoint(self.generator, self.size_multiple, self.generator.input_shape[-1])
