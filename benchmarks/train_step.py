@@ -16,19 +16,28 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from kgan.archs import ARCHS  # noqa: E402
+from kgan.archs import ARCHS, TrainingData  # noqa: E402
 from kgan.cli import parse_options  # noqa: E402
 
-# PyTorch 2.13 CPU, 2 threads, seed architecture and batch (issue #2).
-SEED_PYTORCH_IMAGES_PER_S = {"dcgan": 45.5}
+# PyTorch 2.13 CPU, 2 threads, seed architecture and batch (issues #2 and #4).
+SEED_PYTORCH_IMAGES_PER_S = {"dcgan": 45.5, "pix2pix": 0.484, "cyclegan": 0.081}
+
+
+# Seconds per step on this machine: fewer timed steps.
+SLOW_ARCHS = ("pix2pix", "cyclegan")
 
 
 def synthetic_batches(arch, options):
+    """One random batch of the arch's data kind, repeated."""
     shape = (options.batch_size, options.image_size, options.image_size, options.channels)
     images = tf.random.uniform(shape, -1, 1, seed=0)
     if arch.data_kind == "labelled":
         labels = tf.constant(np.arange(options.batch_size) % 2, tf.int32)
         return tf.data.Dataset.from_tensors((images, labels)).repeat()
+    if arch.data_kind == "paired":
+        return tf.data.Dataset.from_tensors({"source": images, "target": -images}).repeat()
+    if arch.data_kind == "unpaired":
+        return tf.data.Dataset.from_tensors({"a": images, "b": -images}).repeat()
     return tf.data.Dataset.from_tensors(images).repeat()
 
 
@@ -46,9 +55,10 @@ class StepTimes(keras.callbacks.Callback):
 def measure(arch_name, precision, jit, steps):
     """(batch size, images/s from the median step time after 3 warm-up steps)."""
     options = parse_options(["--arch", arch_name, "--precision", precision, "--logdir", "/tmp/kgan-benchmark"])
+    steps = max(2, steps // 4) if arch_name in SLOW_ARCHS else steps
     arch = ARCHS[arch_name]
     keras.mixed_precision.set_dtype_policy(precision)
-    model = arch.build(options, 2 if arch.data_kind == "labelled" else None, 1)
+    model = arch.build(options, TrainingData(None, 0, (), 2 if arch.data_kind == "labelled" else None), 1)
     model.compile(keras.optimizers.Adam(options.lr, beta_1=options.beta1),
                   keras.optimizers.Adam(options.lr, beta_1=options.beta1), jit_compile=jit)
     data = synthetic_batches(arch, options)
@@ -62,13 +72,14 @@ def measure(arch_name, precision, jit, steps):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archs", nargs="+", default=sorted(ARCHS), choices=sorted(ARCHS), help="architectures")
+    parser.add_argument("--jit", nargs="+", default=["off", "on"], choices=["off", "on"], help="XLA settings to time")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per configuration")
     parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"], help="dtype policies")
     args = parser.parse_args()
     print(f"{'arch':8} {'precision':15} {'jit':5} {'batch':>5} {'images/s':>9} {'vs seed PyTorch':>16}")
     for arch_name in args.archs:
         for precision in args.precisions:
-            for jit in (False, True):
+            for jit in [j == "on" for j in args.jit]:
                 batch, rate = measure(arch_name, precision, jit, args.steps)
                 seed = SEED_PYTORCH_IMAGES_PER_S.get(arch_name)
                 ratio = f"{rate / seed:.2f}x" if seed else "-"

@@ -12,10 +12,17 @@ from kgan.errors import UsageError
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
-# Options that define the model: a resumed run takes them from its options.json.
+# Options that define the model and its data: a resumed run takes them from its options.json.
 MODEL_OPTIONS = (
     "arch", "data", "image_size", "channels", "base_width", "latent_dim", "dropout", "norm",
-    "loss", "batch_size", "lr", "beta1", "precision", "seed",
+    "loss", "batch_size", "lr", "beta1", "precision", "seed", "generator", "discriminator",
+    "load_size", "pairs", "direction", "l1_weight", "cycle_weight", "identity_weight", "pool_size",
+)
+# Defaults shared by every arch; each Arch adds its own (kgan.archs).
+COMMON_DEFAULTS = dict(
+    data="sample", latent_dim=100, dropout=0.3, norm="auto", precision="float32", seed=0, generator=None,
+    discriminator=None, pairs="ab", direction="AtoB", l1_weight=100.0, cycle_weight=10.0, identity_weight=5.0,
+    pool_size=50, epochs=25, epochs_decay=0,
 )
 OPTIONS_FILE = "options.json"
 
@@ -29,6 +36,7 @@ def build_parser():
     from kgan.archs import ARCHS
     from kgan.layers import NORMS
     from kgan.losses import GAN_MODES
+    from kgan.networks import DISCRIMINATORS, GENERATORS
 
     arch_help = "; ".join(f"{a.name}: {a.description}" for a in ARCHS.values())
     p = _Parser(
@@ -37,11 +45,14 @@ def build_parser():
         "(tensorboard --logdir LOGDIR); checkpoints to LOGDIR/checkpoints.",
     )
     p.add_argument("--arch", choices=sorted(ARCHS), default=None, help=f"architecture ({arch_help}). Default dcgan")
-    p.add_argument("--data", default=None, help="'sample' (embedded faces/non-faces, no download; default), "
-                   "a folder of images (class subfolders for cgan), or a tfds dataset name such as mnist")
+    p.add_argument("--data", default=None, help="'sample' (embedded data, no download; default), a folder "
+                   "(images; class subfolders for cgan; A|B files or photos for pix2pix; trainA/ trainB/ for cyclegan), "
+                   "or a tfds dataset name such as mnist or cycle_gan/apple2orange")
     p.add_argument("--data-dir", default=None, help="tfds data directory holding prepared datasets")
     p.add_argument("--steps", type=int, default=None, help="total train steps (overrides --epochs)")
-    p.add_argument("--epochs", type=int, default=None, help="total epochs (default 25)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs at the initial learning rate (default 25)")
+    p.add_argument("--epochs-decay", type=int, default=None,
+                   help="further epochs with the learning rate decaying linearly to 0, as junyanz (default 0)")
     p.add_argument("--steps-per-epoch", type=int, default=None,
                    help="steps per epoch (default: one pass over the data)")
     p.add_argument("--batch-size", type=int, default=None, help="global batch size (default: the arch's seed value)")
@@ -52,7 +63,22 @@ def build_parser():
     p.add_argument("--dropout", type=float, default=None, help="dropout of the MLP discriminator (default 0.3)")
     p.add_argument("--norm", choices=("auto",) + NORMS, default=None,
                    help="normalization in conv nets; auto = batch, or sync_batch with several replicas")
-    p.add_argument("--loss", choices=GAN_MODES, default=None, help="GAN loss (default: the arch's, bce)")
+    p.add_argument("--loss", choices=GAN_MODES, default=None,
+                   help="GAN loss (default: the arch's: bce for gan/dcgan/cgan, lsgan for pix2pix/cyclegan)")
+    p.add_argument("--generator", choices=sorted(GENERATORS), default=None,
+                   help="pix2pix/cyclegan generator (default unet_256 / resnet_9blocks)")
+    p.add_argument("--discriminator", choices=sorted(DISCRIMINATORS), default=None,
+                   help="pix2pix/cyclegan discriminator (default basic: 70x70 PatchGAN)")
+    p.add_argument("--load-size", type=int, default=None,
+                   help="pix2pix/cyclegan: resize to this before the random crop of --image-size (default 1.12x)")
+    p.add_argument("--pairs", choices=("ab", "edges"), default=None,
+                   help="pix2pix folder: ab = A|B side-by-side files; edges = photos paired with their edges and "
+                   "color hints (seed 000 shoes). Default ab")
+    p.add_argument("--direction", choices=("AtoB", "BtoA"), default=None, help="pix2pix A|B files: which half is the input")
+    p.add_argument("--l1-weight", type=float, default=None, help="pix2pix L1 weight (default 100)")
+    p.add_argument("--cycle-weight", type=float, default=None, help="CycleGAN cycle-consistency weight (default 10)")
+    p.add_argument("--identity-weight", type=float, default=None, help="CycleGAN identity weight (default 5)")
+    p.add_argument("--pool-size", type=int, default=None, help="CycleGAN fake-image pool size (default 50)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate for G and D (default 2e-4)")
     p.add_argument("--beta1", type=float, default=None, help="Adam beta_1 (default: 0.9 gan, 0.5 dcgan/cgan)")
     p.add_argument("--precision", choices=PRECISIONS, default=None, help="dtype policy (default float32)")
@@ -97,14 +123,11 @@ def _resolve(args):
             setattr(args, key, saved[key])
         return args
     arch = ARCHS[args.arch or "dcgan"]
-    defaults = dict(
-        arch=arch.name, data="sample", image_size=arch.image_size, channels=arch.channels,
-        base_width=arch.base_width, latent_dim=100, dropout=0.3, norm="auto", loss=arch.loss,
-        batch_size=arch.batch_size, lr=arch.lr, beta1=arch.beta_1, precision="float32", seed=0,
-    )
-    for key, value in defaults.items():
+    for key, value in dict(COMMON_DEFAULTS, arch=arch.name, **arch.defaults).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    if args.load_size is None:
+        args.load_size = round(args.image_size * 286 / 256)
     if args.logdir is None:
         args.logdir = os.path.join("runs", f"{args.arch}-{os.path.basename(os.path.normpath(args.data))}")
     return args
@@ -112,7 +135,7 @@ def _resolve(args):
 
 def _validate(args):
     for key in ("steps", "epochs", "steps_per_epoch", "batch_size", "image_size", "base_width", "latent_dim",
-                "steps_per_execution", "checkpoint_every", "keep_checkpoints", "log_every", "sample_every"):
+                "steps_per_execution", "checkpoint_every", "keep_checkpoints", "log_every", "sample_every", "load_size"):
         value = getattr(args, key)
         if value is not None and value < 1:
             raise UsageError(f"--{key.replace('_', '-')} must be at least 1, got {value}")
@@ -120,6 +143,8 @@ def _validate(args):
         raise UsageError(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.lr <= 0:
         raise UsageError(f"--lr must be positive, got {args.lr}")
+    if args.load_size < args.image_size:
+        raise UsageError(f"--load-size {args.load_size} is smaller than --image-size {args.image_size}: the crop must fit")
     try:
         os.makedirs(args.logdir, exist_ok=True)
         probe = os.path.join(args.logdir, ".write_probe")
@@ -147,35 +172,41 @@ def _strategy(name):
     return tf.distribute.get_strategy()
 
 
+def _optimizers(args, steps_per_epoch):
+    """Adam for G and D; with --epochs-decay, junyanz's linear decay after --epochs."""
+    import keras
+
+    from kgan.schedules import LinearDecay
+
+    def learning_rate():
+        if not args.epochs_decay:
+            return args.lr
+        return LinearDecay(args.lr, steps_per_epoch, args.epochs, args.epochs_decay)
+
+    return keras.optimizers.Adam(learning_rate(), beta_1=args.beta1), keras.optimizers.Adam(learning_rate(), beta_1=args.beta1)
+
+
 def train(args):
     """Runs one training described by resolved, validated options; returns the model."""
     import keras
 
-    from kgan.archs import ARCHS
+    from kgan.archs import ARCHS, training_data
     from kgan.callbacks import ProgressBar, SkippedFilesReport, StopAtStep, TensorBoardLogger
     from kgan.checkpoints import CheckpointCallback, Checkpointer
     from kgan.export import export_generator
-    from pipelines.batches import image_batches
-    from pipelines.sources import resolve_source
 
     arch = ARCHS[args.arch]
     keras.utils.set_random_seed(args.seed)
     keras.mixed_precision.set_dtype_policy(args.precision)
     strategy = _strategy(args.strategy)
-    labelled = arch.data_kind == "labelled"
-    source = resolve_source(args.data, data_dir=args.data_dir, labelled=labelled)
-    dataset = image_batches(source, args.image_size, args.channels, args.batch_size, labelled=labelled, seed=args.seed)
-    num_classes = len(source.class_names) if labelled else None
+    data = training_data(arch, args)
+    steps_per_epoch = args.steps_per_epoch or max(1, data.steps_per_epoch)
 
     with strategy.scope():
-        model = arch.build(args, num_classes, strategy.num_replicas_in_sync)
-        model.compile(
-            keras.optimizers.Adam(args.lr, beta_1=args.beta1),
-            keras.optimizers.Adam(args.lr, beta_1=args.beta1),
-            loss=args.loss,
-            jit_compile=args.jit,
-            steps_per_execution=args.steps_per_execution,
-        )
+        model = arch.build(args, data, strategy.num_replicas_in_sync)
+        g_optimizer, d_optimizer = _optimizers(args, steps_per_epoch)
+        model.compile(g_optimizer, d_optimizer, loss=args.loss, jit_compile=args.jit,
+                      steps_per_execution=args.steps_per_execution)
         checkpointer = Checkpointer(model, os.path.join(args.logdir, "checkpoints"), args.keep_checkpoints)
         if args.resume:
             if checkpointer.restore_latest() is None:
@@ -186,25 +217,23 @@ def train(args):
                 "it or choose a new --logdir"
             )
 
-    steps_per_epoch = args.steps_per_epoch or max(1, source.count // args.batch_size)
-    total_steps = args.steps or (args.epochs or 25) * steps_per_epoch
+    total_steps = args.steps or (args.epochs + args.epochs_decay) * steps_per_epoch
     _save_options(args, os.path.join(args.logdir, OPTIONS_FILE))
     step = int(model.step)
-    print(f"{arch.name} on {source.name} ({source.count} images): steps {step} -> {total_steps}, "
-          f"batch {args.batch_size}, {args.precision}, {strategy.num_replicas_in_sync} replica(s), logdir {args.logdir}",
-          file=sys.stderr)
+    names = " + ".join(f"{s.name} ({s.count})" for s in data.sources)
+    print(f"{arch.name} on {names}: steps {step} -> {total_steps}, batch {args.batch_size}, {args.precision}, "
+          f"{strategy.num_replicas_in_sync} replica(s), logdir {args.logdir}", file=sys.stderr)
     if step < total_steps:
         callbacks = [
             StopAtStep(total_steps),
-            TensorBoardLogger(args.logdir, args.log_every, args.sample_every),
+            TensorBoardLogger(args.logdir, args.log_every, args.sample_every, sample_batch=next(iter(data.dataset))),
             CheckpointCallback(checkpointer, args.checkpoint_every),
             ProgressBar(total_steps),
         ]
-        if source.counter is not None:
-            callbacks.append(SkippedFilesReport(source.counter, source.name))
+        callbacks += [SkippedFilesReport(s.counter, s.name) for s in data.sources if s.counter is not None]
         try:
             model.fit(
-                dataset,
+                data.dataset,
                 epochs=math.ceil(total_steps / steps_per_epoch),
                 steps_per_epoch=steps_per_epoch,
                 initial_epoch=step // steps_per_epoch,
@@ -218,7 +247,8 @@ def train(args):
                   f"{args.logdir}", file=sys.stderr)
             raise
     if args.export:
-        print(f"exported {export_generator(model, args.export, args.arch)}", file=sys.stderr)
+        for path in export_generator(model, args.export, args.arch):
+            print(f"exported {path}", file=sys.stderr)
     return model
 
 

@@ -31,7 +31,7 @@ def label_classifier(image_size, channels, num_classes, width=32):
 
 def restore_generator(logdir):
     """(options, model) of the run in `logdir`, generator weights from its latest checkpoint."""
-    from kgan.archs import ARCHS
+    from kgan.archs import ARCHS, TrainingData
     from pipelines.sources import resolve_source
 
     path = os.path.join(logdir, "options.json")
@@ -43,7 +43,7 @@ def restore_generator(logdir):
     if arch.data_kind != "labelled":
         raise UsageError(f"the run in {logdir!r} is a {options.arch}, not a conditional GAN")
     source = resolve_source(options.data, data_dir=options.data_dir, labelled=True)
-    model = arch.build(options, len(source.class_names), 1)
+    model = arch.build(options, TrainingData(None, 0, (source,), len(source.class_names)), 1)
     latest = tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))
     if latest is None:
         raise UsageError(f"no checkpoint in {logdir!r}/checkpoints: train first")

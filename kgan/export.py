@@ -1,7 +1,7 @@
 """Export of generators as SavedModels in the TF Serving layout `<base>/<name>/<version>/`.
 
-The serving function comes from the model (`model.serving_endpoint()`), so every system
-states its own signature; TF Serving picks the highest numeric version.
+The serving functions come from the model (`model.serving_endpoints()`), so every system
+states its own signatures; TF Serving picks the highest numeric version.
 """
 import os
 
@@ -16,11 +16,14 @@ def next_version_directory(base, name):
 
 
 def export_generator(model, base="saved_models", name="generator"):
-    """Writes the generator of `model` with its `serving_default` signature; returns the path."""
-    path = next_version_directory(base, name)
-    fn, input_signature = model.serving_endpoint()
-    archive = keras.export.ExportArchive()
-    archive.track(model.generator)
-    archive.add_endpoint("serving_default", fn, input_signature=input_signature)
-    archive.write_out(path, verbose=False)
-    return path
+    """Writes each generator of `model` (CycleGAN: one per direction, named NAME_AtoB and
+    NAME_BtoA) with its `serving_default` signature; returns the list of paths."""
+    paths = []
+    for suffix, (network, fn, input_signature) in model.serving_endpoints().items():
+        path = next_version_directory(base, name + suffix)
+        archive = keras.export.ExportArchive()
+        archive.track(network)
+        archive.add_endpoint("serving_default", fn, input_signature=input_signature)
+        archive.write_out(path, verbose=False)
+        paths.append(path)
+    return paths

@@ -12,7 +12,7 @@ import tensorflow as tf
 from kgan.errors import UsageError
 from pipelines.edges import detect_edges
 from pipelines.hints import draw_color_hints
-from pipelines.images import standardize, to_unit_range
+from pipelines.images import convert_channels, standardize, to_unit_range
 from pipelines.transforms import random_crop_flip, resize, superres_crop, superres_resize
 
 CACHE_BYTES = 2**30
@@ -88,7 +88,7 @@ def edges2shoes_batches(source, batch_size, image_size=256, max_hints=300, seed=
     _check_batch(source, batch_size)
 
     def load(example):
-        return tf.cast(tf.round(resize(example["image"], [image_size, image_size])), tf.uint8)
+        return tf.cast(tf.round(resize(convert_channels(example["image"], 3), [image_size, image_size])), tf.uint8)
 
     def to_pairs(photos, batch_seed):
         targets = to_unit_range(photos)
@@ -102,7 +102,8 @@ def edges2shoes_batches(source, batch_size, image_size=256, max_hints=300, seed=
 
 
 def unpaired_batches(source_a, source_b, batch_size, load_size=286, crop_size=256, flip=True, seed=0):
-    """CycleGAN batches {"a", "b"} float32 (B, crop, crop, 3) in [-1, 1]: A and B are
+    """CycleGAN batches {"a", "b"} float32 (B, crop, crop, 3) in [-1, 1] (gray converted to
+    RGB): A and B are
     shuffled independently (different seeds, so no pairing by index) and jittered
     separately. One epoch is max(|A|, |B|) // batch_size steps, as the seeds;
     returns (dataset, steps_per_epoch)."""
@@ -111,7 +112,8 @@ def unpaired_batches(source_a, source_b, batch_size, load_size=286, crop_size=25
 
     def domain(source, domain_seed):
         def load(example):
-            return tf.cast(tf.round(resize(example["image"], [load_size, load_size])), tf.uint8)
+            image = convert_channels(example["image"], 3)
+            return tf.cast(tf.round(resize(image, [load_size, load_size])), tf.uint8)
 
         def jitter(image, element_seed):
             return to_unit_range(random_crop_flip([image], crop_size, element_seed, flip)[0])

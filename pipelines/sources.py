@@ -165,15 +165,14 @@ def ab_folder_source(folder, direction="AtoB", subset="all", seed=0):
 
 def cyclegan_sources(root, phase="train"):
     """CycleGAN layout root/{phase}A and root/{phase}B -> (ImageSource A, ImageSource B)."""
-    sources = []
-    for domain in ("A", "B"):
-        folder = os.path.join(root, f"{phase}{domain}")
+    folders = [os.path.join(root, f"{phase}{domain}") for domain in "AB"]
+    for folder in folders:
         if not os.path.isdir(folder):
             raise UsageError(
-                f"missing {phase}{domain}/ in {root!r}: CycleGAN data needs {phase}A/ and {phase}B/ image folders"
+                f"missing {os.path.basename(folder)}/ in {root!r}: CycleGAN data needs {phase}A/ and {phase}B/ "
+                "image folders"
             )
-        sources.append(folder_source(folder))
-    return tuple(sources)
+    return tuple(folder_source(folder) for folder in folders)
 
 
 CITYSCAPES_SUFFIXES = {"label_map": "_gtFine_labelIds", "instance_map": "_gtFine_instanceIds", "image": "_leftImg8bit"}

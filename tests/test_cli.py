@@ -210,3 +210,47 @@ def test_training_goes_on_past_unreadable_files_and_reports_them(tmp_path, capsy
                        "--image-size", "8", "--base-width", "4", "--batch-size", "4"])
     assert int(model.step) == 4
     assert "skipped 1 unreadable file(s)" in capsys.readouterr().err
+
+
+IMAGE2IMAGE = ["--image-size", "32", "--base-width", "8", "--log-every", "1"]
+
+
+def test_pix2pix_on_ab_files_writes_rows_and_exports_an_any_size_translator(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "facades"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 255, (36, 72, 3), dtype=np.uint8)).save(folder / f"{i}.jpg")
+    logdir, exports = str(tmp_path / "run"), str(tmp_path / "sm")
+    model = run_train(["--arch", "pix2pix", "--data", str(folder), "--direction", "BtoA", "--steps", "3",
+                       "--logdir", logdir, "--export", exports, *IMAGE2IMAGE])
+    tags, accumulator = plugin_tags(logdir)
+    assert {"g_gan", "g_l1", "d_real", "d_fake"} <= set(tags["scalars"])
+    grid = tf.io.decode_png(tf.make_ndarray(accumulator.Tensors("samples")[-1].tensor_proto)[2])
+    assert grid.shape == (32, 3 * 32, 3)  # one row: source | fake | target (batch 1)
+    assert model.size_multiple == 32
+    serving = tf.saved_model.load(os.path.join(exports, "pix2pix", "1")).signatures["serving_default"]
+    assert serving(images=tf.zeros([1, 45, 61, 3], tf.uint8))["images"].shape == (1, 45, 61, 3)
+
+
+def test_cyclegan_sample_run_decays_the_learning_rate_and_exports_both_directions(tmp_path):
+    logdir, exports = str(tmp_path / "run"), str(tmp_path / "sm")
+    model = run_train(["--arch", "cyclegan", "--data", "sample", "--generator", "resnet_6blocks", "--batch-size", "2",
+                       "--steps", "2", "--epochs", "1", "--epochs-decay", "2", "--steps-per-epoch", "1",
+                       "--logdir", logdir, "--export", exports, *IMAGE2IMAGE])
+    # junyanz linear policy, one step per epoch: steps 0 and 1 ran at 2e-4 and 2e-4 * 2/3;
+    # the rate for the next step (epoch 2) is 2e-4 * 1/3
+    assert float(model.g_optimizer.learning_rate) == pytest.approx(2e-4 / 3)
+    assert sorted(os.listdir(os.path.join(logdir, "graphs"))) == [
+        "discriminator_a", "discriminator_b", "generator_ab", "generator_ba"]
+    assert sorted(os.listdir(exports)) == ["cyclegan_AtoB", "cyclegan_BtoA"]
+    tags, _ = plugin_tags(logdir)
+    assert {"cycle_a", "cycle_b", "idt_a", "idt_b", "g_gan_ab", "d_a"} <= set(tags["scalars"])
+
+
+def test_cyclegan_folder_without_trainb_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "data" / "trainA").mkdir(parents=True)
+    assert cli.main(["--arch", "cyclegan", "--data", str(tmp_path / "data"), "--logdir", str(tmp_path / "run")]) == 2
+    assert "missing trainB/" in capsys.readouterr().err

@@ -153,7 +153,7 @@ def test_resume_restores_pools_step_and_learning_rate(tmp_path):
 
 def test_export_translates_uint8_images_of_any_size(tmp_path):
     model = tiny_pix2pix()
-    path = export_generator(model, str(tmp_path), "pix2pix")
+    [path] = export_generator(model, str(tmp_path), "pix2pix")
     serving = tf.saved_model.load(path).signatures["serving_default"]
     image = tf.constant(np.random.default_rng(0).integers(0, 255, (1, 50, 70, 3), dtype=np.uint8))
     out = serving(images=image)["images"]

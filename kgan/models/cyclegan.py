@@ -106,7 +106,9 @@ class CycleGAN(AdversarialModel):
         rows = tf.stack([to_uint8(x) for x in (real_a, fake_b, real_b, fake_a)], axis=1)
         return tf.reshape(rows, [-1, *rows.shape[2:]]), 4
 
-    def serving_endpoint(self, direction="AtoB"):
-        """Translation A -> B (or B -> A) of uint8 images of any size."""
-        generator = self.generator if direction == "AtoB" else self.generator_ba
-        return translation_endpoint(generator, self.size_multiple, generator.input_shape[-1])
+    def serving_endpoints(self):
+        """{"_AtoB": G_AB, "_BtoA": G_BA} translating uint8 images of any size."""
+        return {
+            "_AtoB": translation_endpoint(self.generator, self.size_multiple),
+            "_BtoA": translation_endpoint(self.generator_ba, self.size_multiple),
+        }

@@ -78,9 +78,9 @@ class GAN(AdversarialModel):
             return noise
         return [noise, tf.range(count, dtype=tf.int32) * self.num_classes // count]
 
-    def serving_endpoint(self):
-        """(function, input signature) for TF Serving: noise (B, latent_dim) float32
-        [and labels (B,) int32] -> {"images": float32 (B, H, W, C) in [-1, 1],
+    def serving_endpoints(self):
+        """{"": (generator, function, input signature)} for TF Serving: noise (B, latent_dim)
+        float32 [and labels (B,) int32] -> {"images": float32 (B, H, W, C) in [-1, 1],
         "images_uint8": uint8 (B, H, W, C)}."""
         noise_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="noise")
         generator = self.generator
@@ -90,6 +90,7 @@ class GAN(AdversarialModel):
             return {"images": images, "images_uint8": to_uint8(images)}
 
         if not self.num_classes:
-            return (lambda noise: outputs(generator(noise, training=False))), [noise_spec]
+            return {"": (generator, lambda noise: outputs(generator(noise, training=False)), [noise_spec])}
         label_spec = tf.TensorSpec([None], tf.int32, name="labels")
-        return (lambda noise, labels: outputs(generator([noise, labels], training=False))), [noise_spec, label_spec]
+        fn = lambda noise, labels: outputs(generator([noise, labels], training=False))  # noqa: E731
+        return {"": (generator, fn, [noise_spec, label_spec])}

@@ -55,5 +55,6 @@ class Pix2Pix(AdversarialModel):
         rows = tf.stack([to_uint8(source), to_uint8(fake), to_uint8(target)], axis=1)
         return tf.reshape(rows, [-1, *rows.shape[2:]]), 3
 
-    def serving_endpoint(self):
-        return translation_endpoint(self.generator, self.size_multiple, self.generator.input_shape[-1])
+    def serving_endpoints(self):
+        """{"": source -> translated image}, uint8 of any size."""
+        return {"": translation_endpoint(self.generator, self.size_multiple)}

@@ -22,8 +22,8 @@ def translate(generator, images, multiple):
     return to_uint8(generator(padded, training=False)[:, : shape[1], : shape[2]])
 
 
-def translation_endpoint(generator, multiple, channels=3):
-    """(function, input signature) for TF Serving: "images" uint8 (B, H, W, channels) of any
-    size -> {"images": uint8 (B, H, W, C)}."""
-    spec = tf.TensorSpec([None, None, None, channels], tf.uint8, name="images")
-    return (lambda images: {"images": translate(generator, images, multiple)}), [spec]
+def translation_endpoint(generator, multiple):
+    """(generator, function, input signature) for TF Serving: "images" uint8 (B, H, W, C)
+    of any size -> {"images": uint8 (B, H, W, C')}."""
+    spec = tf.TensorSpec([None, None, None, generator.input_shape[-1]], tf.uint8, name="images")
+    return generator, (lambda images: {"images": translate(generator, images, multiple)}), [spec]

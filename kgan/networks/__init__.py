@@ -33,20 +33,20 @@ DISCRIMINATORS = {
 }
 
 
-def _build(registry, kind, name, kwargs):
-    if name not in registry:
-        raise ValueError(f"unknown {kind} {name!r}; choose one of {', '.join(sorted(registry))}")
-    return registry[name](**kwargs)
+def _build(registry, kind, key, kwargs):
+    if key not in registry:
+        raise ValueError(f"unknown {kind} {key!r}; choose one of {', '.join(sorted(registry))}")
+    return registry[key](**kwargs)
 
 
-def build_generator(name, **kwargs):
-    """Generator by key (see GENERATORS), keyword arguments passed to its builder."""
-    return _build(GENERATORS, "generator", name, kwargs)
+def build_generator(key, **kwargs):
+    """Generator by key (see GENERATORS), keyword arguments (name=... too) passed to its builder."""
+    return _build(GENERATORS, "generator", key, kwargs)
 
 
-def build_discriminator(name, **kwargs):
+def build_discriminator(key, **kwargs):
     """Discriminator by key (see DISCRIMINATORS), keyword arguments passed to its builder."""
-    return _build(DISCRIMINATORS, "discriminator", name, kwargs)
+    return _build(DISCRIMINATORS, "discriminator", key, kwargs)
 
 
 __all__ = [
