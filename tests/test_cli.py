@@ -254,3 +254,25 @@ def test_cyclegan_folder_without_trainb_is_a_one_line_error(tmp_path, capsys):
     (tmp_path / "data" / "trainA").mkdir(parents=True)
     assert cli.main(["--arch", "cyclegan", "--data", str(tmp_path / "data"), "--logdir", str(tmp_path / "run")]) == 2
     assert "missing trainB/" in capsys.readouterr().err
+
+
+def test_translate_cli_files_and_folders_at_any_size(tmp_path, capsys):
+    from PIL import Image
+
+    from kgan import translate
+
+    run_train(["--arch", "pix2pix", "--steps", "1", "--logdir", str(tmp_path / "run"),
+               "--export", str(tmp_path / "sm"), *IMAGE2IMAGE])
+    photos = tmp_path / "in" / "sub"
+    photos.mkdir(parents=True)
+    Image.fromarray(np.zeros((45, 61, 3), np.uint8)).save(photos / "a.jpg")
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(tmp_path / "in" / "b.png")
+    model = str(tmp_path / "sm" / "pix2pix")
+    assert translate.main([model, str(tmp_path / "in"), str(tmp_path / "out")]) == 0
+    assert Image.open(tmp_path / "out" / "sub" / "a.png").size == (61, 45)
+    assert Image.open(tmp_path / "out" / "b.png").size == (20, 20)
+    assert translate.main([model + "/1", str(photos / "a.jpg"), str(tmp_path / "one.jpg")]) == 0
+    assert Image.open(tmp_path / "one.jpg").size == (61, 45)
+    capsys.readouterr()
+    assert translate.main([str(tmp_path / "nothing"), str(photos), str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.startswith("translate: error: no SavedModel")
