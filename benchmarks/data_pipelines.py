@@ -1,6 +1,9 @@
 """Input-pipeline throughput at 256x256 on this machine, from image files on disk.
 
-    python benchmarks/pipelines.py [--images 64] [--batches 8]
+    python benchmarks/data_pipelines.py [--images 64] [--batches 8]
+
+(Not benchmarks/pipelines.py: that name would shadow the `pipelines` package for every
+script run from this folder.)
 
 Writes --images JPEGs made from scikit-image's bundled photos to a temporary folder, then
 prints images/s for every batch builder of `pipelines.batches` (first pass: read, decode,
