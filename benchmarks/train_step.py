@@ -83,7 +83,7 @@ def main():
                 batch, rate = measure(arch_name, precision, jit, args.steps)
                 seed = SEED_PYTORCH_IMAGES_PER_S.get(arch_name)
                 ratio = f"{rate / seed:.2f}x" if seed else "-"
-                print(f"{arch_name:8} {precision:15} {str(jit):5} {batch:5d} {rate:9.1f} {ratio:>16}", flush=True)
+                print(f"{arch_name:8} {precision:15} {str(jit):5} {batch:5d} {rate:9.2f} {ratio:>16}", flush=True)
 
 
 if __name__ == "__main__":
