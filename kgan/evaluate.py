@@ -1,9 +1,14 @@
-"""Evaluation commands: `python -m kgan.evaluate cgan --logdir RUN`.
+"""Evaluation commands for trained runs.
 
-cgan: is a conditional generator really conditional? A small CNN is trained on the run's
-real data (80% of it; the other 20% gives its real-image accuracy), then it labels
-generated images of every class k; the command prints how often it answers k, against
-the chance rate 1 / number of classes.
+`python -m kgan.evaluate cgan --logdir RUN`: is a conditional generator really conditional?
+A small CNN is trained on the run's real data (80% of it; the other 20% gives its
+real-image accuracy), then it labels generated images of every class k; the command prints
+how often it answers k, against the chance rate 1 / number of classes.
+
+`python -m kgan.evaluate pix2pix --logdir RUN HELD_OUT`: mean L1 (on [-1, 1]) between the
+target and (a) the trained generator's output, (b) the input itself, (c) an untrained
+generator's output, over held-out pairs made from HELD_OUT the way the run made its own
+(A|B files, or photos through edges + color hints), without random crops or flips.
 """
 import argparse
 import json
@@ -29,10 +34,9 @@ def label_classifier(image_size, channels, num_classes, width=32):
     return keras.Model(images, keras.layers.Dense(num_classes)(x), name="label_classifier")
 
 
-def restore_generator(logdir):
-    """(options, model) of the run in `logdir`, generator weights from its latest checkpoint."""
-    from kgan.archs import ARCHS, TrainingData
-    from pipelines.sources import resolve_source
+def run_options(logdir, data_kind):
+    """(options, arch) of the train.py run in `logdir`, which must train on `data_kind`."""
+    from kgan.archs import ARCHS
 
     path = os.path.join(logdir, "options.json")
     if not os.path.exists(path):
@@ -40,22 +44,30 @@ def restore_generator(logdir):
     with open(path) as f:
         options = argparse.Namespace(**json.load(f))
     arch = ARCHS[options.arch]
-    if arch.data_kind != "labelled":
-        raise UsageError(f"the run in {logdir!r} is a {options.arch}, not a conditional GAN")
-    source = resolve_source(options.data, data_dir=options.data_dir, labelled=True)
-    model = arch.build(options, TrainingData(None, 0, (source,), len(source.class_names)), 1)
+    if arch.data_kind != data_kind:
+        wanted = {"labelled": "a conditional GAN", "paired": "a pix2pix run"}[data_kind]
+        raise UsageError(f"the run in {logdir!r} is a {options.arch}, not {wanted}")
+    return options, arch
+
+
+def restore_generator(logdir, model):
+    """Loads the generator weights of the latest checkpoint in `logdir` into `model`."""
     latest = tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))
     if latest is None:
         raise UsageError(f"no checkpoint in {logdir!r}/checkpoints: train first")
     tf.train.Checkpoint(generator=model.generator).restore(latest).expect_partial()
-    return options, source, model
+    return model
 
 
 def conditional_accuracy(logdir, samples_per_class=500, epochs=30, seed=0):
     """Returns (real held-out accuracy, per-class generated accuracy list, chance)."""
+    from kgan.archs import TrainingData
     from pipelines.images import standardize
+    from pipelines.sources import resolve_source
 
-    options, source, model = restore_generator(logdir)
+    options, arch = run_options(logdir, "labelled")
+    source = resolve_source(options.data, data_dir=options.data_dir, labelled=True)
+    model = restore_generator(logdir, arch.build(options, TrainingData(None, 0, (source,), len(source.class_names)), 1))
     examples = source.dataset.map(
         lambda e: (standardize(e["image"], options.image_size, options.channels), e["label"])
     ).batch(256)
@@ -81,6 +93,32 @@ def conditional_accuracy(logdir, samples_per_class=500, epochs=30, seed=0):
     return real_accuracy, generated_accuracy, 1.0 / num_classes, source.class_names
 
 
+def pix2pix_l1(logdir, held_out, seed=0):
+    """(trained, input, untrained) mean L1 to the targets over the held-out pairs."""
+    from kgan.archs import TrainingData
+    from pipelines.batches import edges2shoes_batches, paired_batches
+    from pipelines.sources import ab_folder_source, folder_source
+
+    options, arch = run_options(logdir, "paired")
+    if options.data == "sample" or options.pairs == "edges":
+        source = folder_source(held_out)
+        batches = edges2shoes_batches(source, 1, options.image_size, seed=seed)
+    else:
+        source = ab_folder_source(held_out, options.direction)
+        batches = paired_batches(source, 1, options.image_size, options.image_size, flip=False, seed=seed)
+    pairs = list(batches.take(source.count))
+    untrained = arch.build(options, TrainingData(None, 0, ()), 1)
+    trained = restore_generator(logdir, arch.build(options, TrainingData(None, 0, ()), 1))
+
+    def l1(outputs):
+        return float(np.mean([np.abs(o - p["target"].numpy()).mean() for o, p in zip(outputs, pairs)]))
+
+    def generate(model):
+        return [model.generator(p["source"], training=False).numpy() for p in pairs]
+
+    return l1(generate(trained)), l1([p["source"].numpy() for p in pairs]), l1(generate(untrained))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kgan.evaluate", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,16 +126,24 @@ def main(argv=None):
     cgan.add_argument("--logdir", required=True, help="run directory of a train.py --arch cgan run")
     cgan.add_argument("--samples", type=int, default=500, help="generated images per class")
     cgan.add_argument("--epochs", type=int, default=30, help="classifier training epochs")
+    pix2pix = commands.add_parser("pix2pix", help="held-out L1 of a pix2pix generator vs its input and untrained")
+    pix2pix.add_argument("--logdir", required=True, help="run directory of a train.py --arch pix2pix run")
+    pix2pix.add_argument("held_out", help="folder of held-out data in the run's layout (A|B files or photos)")
     args = parser.parse_args(argv)
     try:
-        real, generated, chance, names = conditional_accuracy(args.logdir, args.samples, args.epochs)
+        if args.command == "cgan":
+            real, generated, chance, names = conditional_accuracy(args.logdir, args.samples, args.epochs)
+            print(f"classifier accuracy on held-out real images: {real:.3f} (chance {chance:.3f})")
+            for name, accuracy in zip(names, generated):
+                print(f"generated with label {name!r}: classified as {name!r} {accuracy:.3f}")
+            print(f"mean over classes: {np.mean(generated):.3f}")
+        else:
+            trained, identity, untrained = pix2pix_l1(args.logdir, args.held_out)
+            print(f"held-out L1 to the targets: trained {trained:.4f}, input as output {identity:.4f}, "
+                  f"untrained generator {untrained:.4f}")
     except UsageError as error:
         print(f"evaluate: error: {error}", file=sys.stderr)
         return 2
-    print(f"classifier accuracy on held-out real images: {real:.3f} (chance {chance:.3f})")
-    for name, accuracy in zip(names, generated):
-        print(f"generated with label {name!r}: classified as {name!r} {accuracy:.3f}")
-    print(f"mean over classes: {np.mean(generated):.3f}")
     return 0
 
 

@@ -276,3 +276,24 @@ def test_translate_cli_files_and_folders_at_any_size(tmp_path, capsys):
     capsys.readouterr()
     assert translate.main([str(tmp_path / "nothing"), str(photos), str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.startswith("translate: error: no SavedModel")
+
+
+def test_evaluate_pix2pix_compares_with_input_and_untrained(tmp_path, capsys):
+    from PIL import Image
+    from skimage import data as photos
+
+    from kgan import evaluate
+
+    held_out = tmp_path / "held_out"
+    held_out.mkdir()
+    for name in ("hubble_deep_field", "coins"):
+        Image.fromarray(getattr(photos, name)()).save(held_out / f"{name}.png")
+    run = str(tmp_path / "run")
+    run_train(["--arch", "pix2pix", "--steps", "2", "--logdir", run, *IMAGE2IMAGE])
+    trained, identity, untrained = evaluate.pix2pix_l1(run, str(held_out))
+    assert 0 < trained < 2 and 0 < identity < 2 and 0 < untrained < 2
+    assert trained != untrained
+    assert evaluate.main(["pix2pix", "--logdir", run, str(held_out)]) == 0
+    assert "held-out L1 to the targets: trained" in capsys.readouterr().out
+    assert evaluate.main(["cgan", "--logdir", run]) == 2
+    assert "not a conditional GAN" in capsys.readouterr().err
