@@ -172,7 +172,7 @@ def _strategy(name):
     return tf.distribute.get_strategy()
 
 
-def _optimizers(args, steps_per_epoch):
+def make_optimizers(args, steps_per_epoch):
     """Adam for G and D; with --epochs-decay, junyanz's linear decay after --epochs."""
     import keras
 
@@ -204,7 +204,7 @@ def train(args):
 
     with strategy.scope():
         model = arch.build(args, data, strategy.num_replicas_in_sync)
-        g_optimizer, d_optimizer = _optimizers(args, steps_per_epoch)
+        g_optimizer, d_optimizer = make_optimizers(args, steps_per_epoch)
         model.compile(g_optimizer, d_optimizer, loss=args.loss, jit_compile=args.jit,
                       steps_per_execution=args.steps_per_execution)
         checkpointer = Checkpointer(model, os.path.join(args.logdir, "checkpoints"), args.keep_checkpoints)
