@@ -163,3 +163,21 @@ def test_export_translates_uint8_images_of_any_size(tmp_path):
     assert np.abs(out.numpy().astype(np.float32) - expected).max() <= 1
     small = serving(images=tf.zeros([1, 5, 7, 3], tf.uint8))["images"]
     assert small.shape == (1, 5, 7, 3)
+
+
+def test_batched_identity_passes_give_the_same_step():
+    a, b = two_domains(2)
+    data = tf.data.Dataset.from_tensor_slices({"a": a, "b": b}).batch(2, drop_remainder=True).repeat()
+    weights = {}
+    for batched in (True, False):
+        keras.utils.set_random_seed(0)
+        model = tiny_cyclegan()
+        assert model.batch_identity_passes
+        model.batch_identity_passes = batched
+        # SGD: the update is linear in the gradient (Adam's first step would blow float noise
+        # in the zero gradients of conv biases before instance norm up to +-lr).
+        model.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), loss="lsgan")
+        model.fit(data, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+        weights[batched] = [w.numpy() for w in model.generator_variables()]
+    for x, y in zip(weights[True], weights[False]):
+        np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-6)
