@@ -1,7 +1,7 @@
 """The architectures `train.py --arch` knows: seed defaults, how to build each system and
 how to make its training data.
 
-An `Arch` has a `data_kind` ("images", "labelled", "paired", "unpaired"), its seed
+An `Arch` has a `data_kind` ("images", "labelled", "paired", "unpaired", "superres"), its seed
 defaults and `build(options, data, replicas)` returning the uncompiled `AdversarialModel`.
 A new system adds an entry here, a model in `kgan.models` and, for a new data kind, a
 branch in `training_data`.
@@ -10,7 +10,7 @@ import dataclasses
 import os
 
 from kgan.errors import UsageError
-from kgan.models import GAN, CycleGAN, Pix2Pix
+from kgan.models import GAN, SRGAN, CycleGAN, Pix2Pix
 from kgan.networks import build_discriminator, build_generator
 
 
@@ -109,6 +109,20 @@ def _build_cyclegan(options, data, replicas):
     )
 
 
+def _build_srgan(options, data, replicas):
+    from kgan.perceptual import vgg_feature_model
+
+    norm = _norm(options, replicas)
+    generator = build_generator("srgan", scale=options.scale, n_residual_blocks=options.residual_blocks,
+                                width=options.base_width, upsample_width=4 * options.base_width, norm=norm)
+    discriminator = build_discriminator("srgan", image_size=None, widths=tuple(
+        options.base_width * m for m in (1, 1, 2, 2, 4, 4, 8, 8)), dense_width=16 * options.base_width, norm=norm)
+    features = None
+    if options.content_loss == "vgg":
+        features = vgg_feature_model(options.vgg_layer, weights=options.vgg_weights or "imagenet")
+    return SRGAN(generator, discriminator, features, seed=options.seed, name="srgan")
+
+
 _NOISE_DEFAULTS = dict(channels=3, batch_size=64, base_width=64, lr=2e-4, beta1=0.5, loss="bce", image_size=64)
 
 ARCHS = {
@@ -126,6 +140,10 @@ ARCHS = {
                      "pool 50, batch 1", "unpaired",
                      dict(image_size=256, channels=3, batch_size=1, base_width=64, lr=2e-4, beta1=0.5,
                           loss="lsgan", generator="resnet_9blocks", discriminator="basic"), _build_cyclegan),
+    "srgan": Arch("srgan", "SRGAN of seed 001: 64 -> 256 (x4), 16 residual blocks, VGG19 block3_conv3 content "
+                  "loss x 1 + adversarial x 1e-3, batch 1", "superres",
+                  dict(image_size=256, channels=3, batch_size=1, base_width=64, lr=2e-4, beta1=0.5, loss="bce"),
+                  _build_srgan),
 }
 
 
@@ -160,7 +178,13 @@ def _unpaired_sources(options):
 
 def training_data(arch, options):
     """The batches `arch` trains on, from `--data` and the other data options."""
-    from pipelines.batches import edges2shoes_batches, image_batches, paired_batches, unpaired_batches
+    from pipelines.batches import (
+        edges2shoes_batches,
+        image_batches,
+        paired_batches,
+        superres_batches,
+        unpaired_batches,
+    )
     from pipelines.sources import SAMPLE_NAME, ab_folder_source, folder_source, resolve_source
 
     if arch.data_kind in ("images", "labelled"):
@@ -182,6 +206,14 @@ def training_data(arch, options):
             dataset = paired_batches(source, options.batch_size, options.load_size, options.image_size,
                                      seed=options.seed)
         return TrainingData(dataset, source.count // options.batch_size, (source,))
+    if arch.data_kind == "superres":
+        source = _sample_photos() if options.data == SAMPLE_NAME else resolve_source(options.data, options.data_dir)
+        hr_crop = options.hr_crop or (options.image_size if options.data == SAMPLE_NAME else None)
+        if options.image_size % options.scale or (hr_crop and hr_crop % options.scale):
+            raise UsageError(f"--image-size {options.image_size} and --hr-crop must be multiples of --scale {options.scale}")
+        dataset = superres_batches(source, options.batch_size, options.scale, hr_crop, options.image_size,
+                                   seed=options.seed)
+        return TrainingData(dataset, max(1, source.count // options.batch_size), (source,))
     source_a, source_b = _unpaired_sources(options)
     dataset, steps = unpaired_batches(source_a, source_b, options.batch_size, options.load_size,
                                       options.image_size, seed=options.seed)

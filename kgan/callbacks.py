@@ -45,14 +45,17 @@ class TensorBoardLogger(keras.callbacks.Callback):
         self.sample_every_n_steps = sample_every_n_steps
         self.sample_batch = sample_batch
         self._writer = None
+        self._graphs_written = False
         self._last_scalar_step = None
         self._last_sample_step = None
 
     def on_train_begin(self, logs=None):
         self._writer = tf.summary.create_file_writer(self.logdir)
         self._last_scalar_step = int(self.model.step)
-        for name, network in self.model.networks().items():
-            write_network_graph(network, os.path.join(self.logdir, "graphs", name))
+        if not self._graphs_written:
+            for name, network in self.model.networks().items():
+                write_network_graph(network, os.path.join(self.logdir, "graphs", name))
+            self._graphs_written = True
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.step)
@@ -68,6 +71,8 @@ class TensorBoardLogger(keras.callbacks.Callback):
         grid = image_grid(images, columns)
         with self._writer.as_default():
             tf.summary.image("samples", grid, step=step)
+            for name, value in self.model.sample_scalars(self.sample_batch).items():
+                tf.summary.scalar(name, value, step=step)
         self._last_sample_step = step
 
     def on_epoch_end(self, epoch, logs=None):

@@ -17,12 +17,14 @@ MODEL_OPTIONS = (
     "arch", "data", "image_size", "channels", "base_width", "latent_dim", "dropout", "norm",
     "loss", "batch_size", "lr", "beta1", "precision", "seed", "generator", "discriminator",
     "load_size", "pairs", "direction", "l1_weight", "cycle_weight", "identity_weight", "pool_size",
+    "scale", "hr_crop", "residual_blocks", "content_loss", "vgg_layer", "pretrain_steps",
 )
 # Defaults shared by every arch; each Arch adds its own (kgan.archs).
 COMMON_DEFAULTS = dict(
     data="sample", latent_dim=100, dropout=0.3, norm="auto", precision="float32", seed=0, generator=None,
     discriminator=None, pairs="ab", direction="AtoB", l1_weight=100.0, cycle_weight=10.0, identity_weight=5.0,
-    pool_size=50, epochs=25, epochs_decay=0,
+    pool_size=50, epochs=25, epochs_decay=0, scale=4, hr_crop=None, residual_blocks=16, content_loss="vgg",
+    vgg_layer="block3_conv3", pretrain_steps=0,
 )
 OPTIONS_FILE = "options.json"
 
@@ -79,6 +81,20 @@ def build_parser():
     p.add_argument("--cycle-weight", type=float, default=None, help="CycleGAN cycle-consistency weight (default 10)")
     p.add_argument("--identity-weight", type=float, default=None, help="CycleGAN identity weight (default 5)")
     p.add_argument("--pool-size", type=int, default=None, help="CycleGAN fake-image pool size (default 50)")
+    p.add_argument("--scale", type=int, choices=(2, 4, 8), default=None, help="SRGAN upscaling factor (default 4)")
+    p.add_argument("--hr-crop", type=int, default=None,
+                   help="SRGAN: random HR crops of this size (DIV2K-style photos); default: the whole image resized "
+                   "to --image-size as seed 001 does with CelebA")
+    p.add_argument("--residual-blocks", type=int, default=None, help="SRGAN generator residual blocks (default 16)")
+    p.add_argument("--content-loss", choices=("vgg", "pixel"), default=None,
+                   help="SRGAN content loss: VGG19 features (needs the weights file, see --vgg-weights) or pixel MSE")
+    p.add_argument("--vgg-weights", default=None, metavar="PATH",
+                   help="VGG19 notop weights file (vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5); "
+                   "else $KGAN_VGG19_WEIGHTS or the Keras cache")
+    p.add_argument("--vgg-layer", default=None, help="VGG19 feature layer (default block3_conv3, seed 001; "
+                   "block5_conv4 is the paper's VGG54)")
+    p.add_argument("--pretrain-steps", type=int, default=None,
+                   help="SRGAN: first train G alone on pixel MSE for N steps (SRResNet), counted in --steps")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate for G and D (default 2e-4)")
     p.add_argument("--beta1", type=float, default=None, help="Adam beta_1 (default: 0.9 gan, 0.5 dcgan/cgan)")
     p.add_argument("--precision", choices=PRECISIONS, default=None, help="dtype policy (default float32)")
@@ -223,21 +239,29 @@ def train(args):
     names = " + ".join(f"{s.name} ({s.count})" for s in data.sources)
     print(f"{arch.name} on {names}: steps {step} -> {total_steps}, batch {args.batch_size}, {args.precision}, "
           f"{strategy.num_replicas_in_sync} replica(s), logdir {args.logdir}", file=sys.stderr)
-    if step < total_steps:
-        callbacks = [
-            StopAtStep(total_steps),
-            TensorBoardLogger(args.logdir, args.log_every, args.sample_every, sample_batch=next(iter(data.dataset))),
-            CheckpointCallback(checkpointer, args.checkpoint_every),
-            ProgressBar(total_steps),
-        ]
-        callbacks += [SkippedFilesReport(s.counter, s.name) for s in data.sources if s.counter is not None]
+    callbacks = [
+        TensorBoardLogger(args.logdir, args.log_every, args.sample_every, sample_batch=next(iter(data.dataset))),
+        CheckpointCallback(checkpointer, args.checkpoint_every),
+        ProgressBar(total_steps),
+    ]
+    callbacks += [SkippedFilesReport(s.counter, s.name) for s in data.sources if s.counter is not None]
+    # SRGAN: pixel pre-training (SRResNet) up to --pretrain-steps, then the adversarial steps.
+    phases = [(min(args.pretrain_steps, total_steps), True)] if hasattr(model, "pretraining") else []
+    phases.append((total_steps, False))
+    for until, pretraining in phases:
+        step = int(model.step)
+        if step >= until:
+            continue
+        if hasattr(model, "pretraining") and model.pretraining != pretraining:
+            model.pretraining = pretraining
+            model.train_function = None  # retrace the step for the other phase
         try:
             model.fit(
                 data.dataset,
-                epochs=math.ceil(total_steps / steps_per_epoch),
+                epochs=math.ceil(until / steps_per_epoch),
                 steps_per_epoch=steps_per_epoch,
                 initial_epoch=step // steps_per_epoch,
-                callbacks=callbacks,
+                callbacks=[StopAtStep(until), *callbacks],
                 shuffle=False,
                 verbose=0,
             )

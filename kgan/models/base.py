@@ -69,6 +69,11 @@ class AdversarialModel(keras.Model):
         self.g_optimizer.build(self.generator_variables())
         self.d_optimizer.build(self.discriminator_variables())
 
+    def sample_scalars(self, batch):
+        """{name: scalar} measured on the fixed sample batch with each sample grid (SRGAN:
+        validation PSNR); none by default."""
+        return {}
+
     def sample_grid(self, batch):
         """(uint8 images (N, H, W, C), columns) for TensorBoard's sample grid; `batch` is a
         fixed batch of the training data (unused by noise-to-image models)."""

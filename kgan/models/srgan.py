@@ -1,0 +1,93 @@
+"""SRGAN (seed 001, CelebA 64 -> 256) with SRResNet pixel pre-training (the paper's first stage)."""
+import tensorflow as tf
+
+from kgan.models.base import AdversarialModel
+from pipelines.images import to_uint8
+
+
+def psnr(images, reference):
+    """PSNR in dB of float images in [-1, 1] (per image, (B,))."""
+    return tf.image.psnr((tf.cast(images, tf.float32) + 1.0) / 2.0, (tf.cast(reference, tf.float32) + 1.0) / 2.0, 1.0)
+
+
+class SRGAN(AdversarialModel):
+    """Super-resolution GAN. `fit` data: {"lr": (B, h, w, 3), "hr": (B, s*h, s*w, 3)} float32
+    in [-1, 1].
+
+    Seed 001's step: D on real HR (target 1) and G(LR) (target 0), then G on
+    adversarial_weight * BCE(D(G(LR)), 1) + content_weight * content loss (1e-3 / 1), where
+    the content loss is the MSE between frozen VGG19 features of G(LR) and HR
+    (`feature_model`, `kgan.perceptual`), or the pixel MSE with feature_model None.
+    While `pretraining` is set, a step is the SRResNet pixel-MSE update of G alone (D and
+    its optimizer untouched); `train.py --pretrain-steps N` runs N such steps first."""
+
+    loss_names = ("d_loss", "d_real", "d_fake", "g_loss", "g_adversarial", "g_content")
+
+    def __init__(self, generator, discriminator, feature_model=None, adversarial_weight=1e-3, content_weight=1.0,
+                 seed=0, **kwargs):
+        super().__init__(generator, discriminator, seed=seed, **kwargs)
+        self.feature_model = feature_model
+        self.adversarial_weight = float(adversarial_weight)
+        self.content_weight = float(content_weight)
+        self.pretraining = False
+
+    def content_loss(self, sr, hr):
+        if self.feature_model is None:
+            return tf.reduce_mean(tf.square(tf.cast(sr, tf.float32) - tf.cast(hr, tf.float32)))
+        features = self.feature_model(tf.concat([sr, tf.cast(hr, sr.dtype)], 0), training=False)
+        sr_features, hr_features = tf.split(tf.cast(features, tf.float32), 2)
+        return tf.reduce_mean(tf.square(sr_features - hr_features))
+
+    def train_step(self, data):
+        low, high = data["lr"], data["hr"]
+        if self.pretraining:
+            with tf.GradientTape() as tape:
+                pixel = tf.reduce_mean(tf.square(tf.cast(self.generator(low, training=True), tf.float32) - high))
+            self.apply_gradients(self.g_optimizer, tape, pixel, self.generator_variables())
+            zero = tf.constant(0.0)
+            return self.finish_step(d_loss=zero, d_real=zero, d_fake=zero, g_loss=pixel, g_adversarial=zero,
+                                    g_content=pixel)
+
+        with tf.GradientTape() as g_tape:
+            sr = self.generator(low, training=True)
+        with tf.GradientTape() as d_tape:
+            d_real, d_fake = self.gan_loss.discriminator(
+                self.discriminator(high, training=True), self.discriminator(tf.stop_gradient(sr), training=True))
+            d_loss = d_real + d_fake
+        self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator_variables())
+        with g_tape:
+            g_adversarial = self.gan_loss.generator(self.discriminator(sr, training=True))
+            g_content = self.content_loss(sr, high)
+            g_loss = self.adversarial_weight * g_adversarial + self.content_weight * g_content
+        self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())
+        return self.finish_step(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_loss,
+                                g_adversarial=g_adversarial, g_content=g_content)
+
+    def bicubic(self, low, size):
+        return tf.clip_by_value(tf.image.resize(low, size, method="bicubic", antialias=False), -1.0, 1.0)
+
+    def sample_grid(self, batch, count=4):
+        """Rows LR (bicubic-upscaled) | SR | HR of a fixed validation batch."""
+        low, high = batch["lr"][:count], batch["hr"][:count]
+        sr = self.generator(low, training=False)
+        rows = tf.stack([to_uint8(x) for x in (self.bicubic(low, high.shape[1:3]), sr, high)], axis=1)
+        return tf.reshape(rows, [-1, *rows.shape[2:]]), 3
+
+    def sample_scalars(self, batch):
+        """PSNR (dB) of SR and of bicubic against HR on the fixed validation batch."""
+        low, high = batch["lr"], batch["hr"]
+        sr = self.generator(low, training=False)
+        return {
+            "val_psnr": tf.reduce_mean(psnr(sr, high)),
+            "val_psnr_bicubic": tf.reduce_mean(psnr(self.bicubic(low, high.shape[1:3]), high)),
+        }
+
+    def serving_endpoints(self):
+        """{"": uint8 (B, H, W, 3) of any size -> {"images": uint8 (B, sH, sW, 3)}}."""
+        generator = self.generator
+        spec = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
+
+        def upscale(images):
+            return {"images": to_uint8(generator(tf.cast(images, tf.float32) / 127.5 - 1.0, training=False))}
+
+        return {"": (generator, upscale, [spec])}
