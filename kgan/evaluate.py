@@ -119,6 +119,65 @@ def pix2pix_l1(logdir, held_out, seed=0):
     return l1(generate(trained)), l1([p["source"].numpy() for p in pairs]), l1(generate(untrained))
 
 
+def rgb_to_y(image):
+    """RGB float in [0, 255] (..., 3) -> Y (...,) in [16, 235], ITU-R BT.601 (MATLAB rgb2ycbcr)."""
+    return 16.0 + image @ np.array([65.481, 128.553, 24.966]) / 255.0
+
+
+def image_quality(output, reference, border):
+    """{"psnr", "ssim", "psnr_y", "ssim_y"} of uint8 (H, W, 3) `output` against `reference`,
+    without `border` pixels on each side (SSIM: 11x11 Gaussian window, sigma 1.5)."""
+    crop = (slice(border, -border or None), slice(border, -border or None))
+    output, reference = (np.asarray(x, np.float64)[crop] for x in (output, reference))
+
+    def psnr(a, b):
+        mse = np.mean((a - b) ** 2)
+        return float(10 * np.log10(255.0**2 / mse)) if mse else float("inf")
+
+    def ssim(a, b):
+        a, b = (x if x.ndim == 3 else x[..., None] for x in (a, b))
+        return float(tf.image.ssim(a, b, 255.0, filter_size=min(11, *a.shape[:2])))
+
+    output_y, reference_y = rgb_to_y(output), rgb_to_y(reference)
+    return {"psnr": psnr(output, reference), "ssim": ssim(output, reference),
+            "psnr_y": psnr(output_y, reference_y), "ssim_y": ssim(output_y, reference_y)}
+
+
+def superres_quality(upscale, hr_folder, scale, tile=128, overlap=16):
+    """[(file name, {"model": quality, "bicubic": quality})] (`image_quality` dicts) for every
+    image of hr_folder; `upscale`: uint8 (B, h, w, 3) -> (B, scale*h, scale*w, 3), applied
+    in tiles (`kgan.upscale.upscale_image`)."""
+    from kgan.inference import read_image
+    from kgan.upscale import upscale_image
+    from pipelines.sources import list_images
+    from pipelines.transforms import mod_crop, resize
+
+    files = list_images(hr_folder) if os.path.isdir(hr_folder) else []
+    if not files:
+        raise UsageError(f"no images found under {hr_folder!r}: pass a folder of HR images such as Set5")
+    rows = []
+    for path in files:
+        high = np.asarray(mod_crop(read_image(path), scale))
+        height, width = high.shape[:2]
+        low = np.round(resize(high, [height // scale, width // scale]).numpy()).astype(np.uint8)
+        bicubic = np.round(resize(low, [height, width]).numpy())
+        upscaled = upscale_image(upscale, low, scale, tile, overlap)
+        rows.append((os.path.relpath(path, hr_folder),
+                     {"model": image_quality(upscaled, high, scale), "bicubic": image_quality(bicubic, high, scale)}))
+    return rows
+
+
+def print_superres_table(rows, scale):
+    keys = ("psnr_y", "ssim_y", "psnr", "ssim")
+    print(f"x{scale}, {scale}-pixel border cropped; PSNR in dB; Y = BT.601 luma, RGB = all three channels")
+    print(f"{'image':24} {'method':8} {'PSNR Y':>8} {'SSIM Y':>8} {'PSNR RGB':>9} {'SSIM RGB':>9}")
+    for name, results in rows + [("mean", {m: {k: np.mean([r[m][k] for _, r in rows]) for k in keys}
+                                           for m in ("bicubic", "model")})]:
+        for method in ("bicubic", "model"):
+            q = results[method]
+            print(f"{name:24} {method:8} {q['psnr_y']:8.2f} {q['ssim_y']:8.4f} {q['psnr']:9.2f} {q['ssim']:9.4f}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kgan.evaluate", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -129,9 +188,22 @@ def main(argv=None):
     pix2pix = commands.add_parser("pix2pix", help="held-out L1 of a pix2pix generator vs its input and untrained")
     pix2pix.add_argument("--logdir", required=True, help="run directory of a train.py --arch pix2pix run")
     pix2pix.add_argument("held_out", help="folder of held-out data in the run's layout (A|B files or photos)")
+    sr = commands.add_parser("sr", help="PSNR/SSIM of an exported SR generator vs bicubic on an HR image folder")
+    sr.add_argument("model", help="exported SRGAN SavedModel folder (saved_models/srgan[/VERSION])")
+    sr.add_argument("hr_folder", help="folder of high-resolution images (e.g. Set5, Set14)")
+    sr.add_argument("--scale", type=int, choices=(2, 4, 8), default=4, help="the model's upscaling factor")
+    sr.add_argument("--tile", type=int, default=128, help="tile size in LR pixels for large images (0: whole)")
+    sr.add_argument("--overlap", type=int, default=16, help="LR pixels shared by neighbouring tiles")
     args = parser.parse_args(argv)
     try:
-        if args.command == "cgan":
+        if args.command == "sr":
+            from kgan.upscale import load_upscaler
+
+            upscale, scale = load_upscaler(args.model)
+            if scale != args.scale:
+                raise UsageError(f"the model at {args.model!r} upscales x{scale}, not --scale {args.scale}")
+            print_superres_table(superres_quality(upscale, args.hr_folder, scale, args.tile, args.overlap), scale)
+        elif args.command == "cgan":
             real, generated, chance, names = conditional_accuracy(args.logdir, args.samples, args.epochs)
             print(f"classifier accuracy on held-out real images: {real:.3f} (chance {chance:.3f})")
             for name, accuracy in zip(names, generated):

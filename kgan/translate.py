@@ -7,53 +7,18 @@ its parent (the highest version is used). A folder INPUT is searched recursively
 into the OUTPUT folder; outputs are PNG unless OUTPUT names a .jpg file.
 """
 import argparse
-import os
 import sys
 
+import numpy as np
 import tensorflow as tf
 import tqdm
 
 from kgan.errors import UsageError
-from pipelines.images import decode_image
-from pipelines.sources import list_images
-
-
-def load_serving(path):
-    """serving_default of the SavedModel at `path` or at its highest numeric version."""
-    if os.path.isdir(path) and not os.path.exists(os.path.join(path, "saved_model.pb")):
-        versions = [int(d) for d in os.listdir(path) if d.isdigit()]
-        if versions:
-            path = os.path.join(path, str(max(versions)))
-    if not os.path.exists(os.path.join(path, "saved_model.pb")):
-        raise UsageError(f"no SavedModel at {path!r}: pass a folder written by train.py --export")
-    serving = tf.saved_model.load(path).signatures["serving_default"]
-    inputs = serving.structured_input_signature[1]
-    if list(inputs) != ["images"] or inputs["images"].dtype != tf.uint8:
-        raise UsageError(f"{path!r} is not an image-to-image model (its inputs are {list(inputs)}): "
-                         "export a pix2pix or cyclegan run")
-    return serving
+from kgan.inference import load_serving, plan, read_image, write_image
 
 
 def translate_file(serving, source, target):
-    image = decode_image(tf.io.read_file(source))
-    out = serving(images=image[tf.newaxis])["images"][0]
-    encoded = tf.io.encode_jpeg(out, quality=95) if target.lower().endswith((".jpg", ".jpeg")) else tf.io.encode_png(out)
-    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-    tf.io.write_file(target, encoded)
-
-
-def plan(source, output):
-    """[(input file, output file)] for a file or a folder INPUT."""
-    if os.path.isdir(source):
-        files = list_images(source)
-        if not files:
-            raise UsageError(f"no images found under {source!r}")
-        return [(f, os.path.splitext(os.path.join(output, os.path.relpath(f, source)))[0] + ".png") for f in files]
-    if not os.path.isfile(source):
-        raise UsageError(f"input {source!r} does not exist: pass an image file or a folder of images")
-    if os.path.isdir(output):
-        output = os.path.join(output, os.path.splitext(os.path.basename(source))[0] + ".png")
-    return [(source, output)]
+    write_image(target, serving(images=read_image(source)[np.newaxis])["images"][0])
 
 
 def main(argv=None):
@@ -64,7 +29,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     failed = 0
     try:
-        serving = load_serving(args.model)
+        serving = load_serving(args.model, "a pix2pix or cyclegan run")
         jobs = plan(args.input, args.output)
         for source, target in tqdm.tqdm(jobs, unit="image", disable=len(jobs) == 1):
             try:

@@ -1,0 +1,54 @@
+"""What `kgan.translate` and `kgan.upscale` share: loading an exported image model,
+planning file or folder jobs, reading and writing images."""
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from kgan.errors import UsageError
+from pipelines.images import decode_image
+from pipelines.sources import list_images
+
+
+def load_serving(path, wanted):
+    """serving_default of the SavedModel at `path` or at its highest numeric version; it
+    must map "images" uint8 to images. `wanted` names the runs that export such a model."""
+    if os.path.isdir(path) and not os.path.exists(os.path.join(path, "saved_model.pb")):
+        versions = [int(d) for d in os.listdir(path) if d.isdigit()]
+        if versions:
+            path = os.path.join(path, str(max(versions)))
+    if not os.path.exists(os.path.join(path, "saved_model.pb")):
+        raise UsageError(f"no SavedModel at {path!r}: pass a folder written by train.py --export")
+    serving = tf.saved_model.load(path).signatures["serving_default"]
+    inputs = serving.structured_input_signature[1]
+    if list(inputs) != ["images"] or inputs["images"].dtype != tf.uint8:
+        raise UsageError(f"{path!r} is not an image-to-image model (its inputs are {list(inputs)}): export {wanted}")
+    return serving
+
+
+def plan(source, output):
+    """[(input file, output file)] for a file or a folder INPUT; a folder is searched
+    recursively and mirrored into the OUTPUT folder as PNGs."""
+    if os.path.isdir(source):
+        files = list_images(source)
+        if not files:
+            raise UsageError(f"no images found under {source!r}")
+        return [(f, os.path.splitext(os.path.join(output, os.path.relpath(f, source)))[0] + ".png") for f in files]
+    if not os.path.isfile(source):
+        raise UsageError(f"input {source!r} does not exist: pass an image file or a folder of images")
+    if os.path.isdir(output):
+        output = os.path.join(output, os.path.splitext(os.path.basename(source))[0] + ".png")
+    return [(source, output)]
+
+
+def read_image(path):
+    """Any common format -> uint8 (H, W, 3); raises tf.errors.InvalidArgumentError if unreadable."""
+    return decode_image(tf.io.read_file(path)).numpy()
+
+
+def write_image(path, image):
+    """uint8 (H, W, 3) -> PNG, or JPEG (quality 95) when `path` ends in .jpg/.jpeg."""
+    image = np.asarray(image, np.uint8)
+    encoded = tf.io.encode_jpeg(image, quality=95) if path.lower().endswith((".jpg", ".jpeg")) else tf.io.encode_png(image)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tf.io.write_file(path, encoded)
