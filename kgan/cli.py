@@ -17,14 +17,14 @@ MODEL_OPTIONS = (
     "arch", "data", "image_size", "channels", "base_width", "latent_dim", "dropout", "norm",
     "loss", "batch_size", "lr", "beta1", "precision", "seed", "generator", "discriminator",
     "load_size", "pairs", "direction", "l1_weight", "cycle_weight", "identity_weight", "pool_size",
-    "scale", "hr_crop", "residual_blocks", "content_loss", "vgg_layer", "pretrain_steps",
+    "scale", "hr_crop", "residual_blocks", "upsample", "content_loss", "vgg_layer", "pretrain_steps",
 )
 # Defaults shared by every arch; each Arch adds its own (kgan.archs).
 COMMON_DEFAULTS = dict(
     data="sample", latent_dim=100, dropout=0.3, norm="auto", precision="float32", seed=0, generator=None,
     discriminator=None, pairs="ab", direction="AtoB", l1_weight=100.0, cycle_weight=10.0, identity_weight=5.0,
-    pool_size=50, epochs=25, epochs_decay=0, scale=4, hr_crop=None, residual_blocks=16, content_loss="vgg",
-    vgg_layer="block3_conv3", pretrain_steps=0,
+    pool_size=50, epochs=25, epochs_decay=0, scale=4, hr_crop=None, residual_blocks=16, upsample="nearest",
+    content_loss="vgg", vgg_layer="block3_conv3", pretrain_steps=0,
 )
 OPTIONS_FILE = "options.json"
 
@@ -86,6 +86,9 @@ def build_parser():
                    help="SRGAN: random HR crops of this size (DIV2K-style photos); default: the whole image resized "
                    "to --image-size as seed 001 does with CelebA")
     p.add_argument("--residual-blocks", type=int, default=None, help="SRGAN generator residual blocks (default 16)")
+    p.add_argument("--upsample", choices=("nearest", "subpixel"), default=None,
+                   help="SRGAN generator upsampling: nearest + conv 4*width at the higher resolution (seed 001, "
+                   "default) or sub-pixel conv + depth-to-space (paper, seed 000; about 5x faster)")
     p.add_argument("--content-loss", choices=("vgg", "pixel"), default=None,
                    help="SRGAN content loss: VGG19 features (needs the weights file, see --vgg-weights) or pixel MSE")
     p.add_argument("--vgg-weights", default=None, metavar="PATH",

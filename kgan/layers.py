@@ -73,3 +73,29 @@ class ReflectionPadding2D(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "padding": self.padding}
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class DepthToSpace(keras.layers.Layer):
+    """Sub-pixel shuffle (Shi et al. 2016; PyTorch `nn.PixelShuffle`, up to channel order):
+    (B, H, W, C * r * r) -> (B, r * H, r * W, C), TensorFlow's `depth_to_space`."""
+
+    def __init__(self, block_size=2, **kwargs):
+        super().__init__(**kwargs)
+        self.block_size = int(block_size)
+        self.input_spec = keras.layers.InputSpec(ndim=4)
+
+    def call(self, inputs):
+        import tensorflow as tf
+
+        return tf.nn.depth_to_space(inputs, self.block_size)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        r = self.block_size
+        if channels % (r * r):
+            raise ValueError(f"DepthToSpace({r}) needs channels divisible by {r * r}, got {channels}")
+        return (batch, None if height is None else r * height, None if width is None else r * width, channels // (r * r))
+
+    def get_config(self):
+        return {**super().get_config(), "block_size": self.block_size}

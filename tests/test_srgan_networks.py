@@ -49,6 +49,18 @@ def test_generator_upsamples_by_scale_any_input_size(scale, height, width):
     assert len(upsamplings) == int(np.log2(scale))
 
 
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_subpixel_generator_parameter_count_and_shapes(scale):
+    """upsample="subpixel": per x2 stage conv 3x3 64 -> 256 at the lower resolution (147,712)
+    and one PReLU slope; the 9x9 output conv reads 64 channels (15,555). At x4: 2,042,691 -
+    (147,712 + 590,080 + 62,211) of seed 001's stages + (2 x 147,713 + 15,555) = 1,553,669."""
+    generator = srgan_generator(scale=scale, upsample="subpixel")
+    trunk = 2_042_691 - (147_712 + 590_080 + 62_211)
+    assert generator.count_params() == trunk + 147_713 * int(np.log2(scale)) + 15_555
+    high_res = keras.ops.convert_to_numpy(generator(np.zeros([1, 5, 7, 3], "float32")))
+    assert high_res.shape == (1, 5 * scale, 7 * scale, 3)
+
+
 def test_generator_rejects_scales_that_are_not_powers_of_two():
     with pytest.raises(ValueError, match="power of two"):
         srgan_generator(scale=3)
