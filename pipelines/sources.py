@@ -238,12 +238,17 @@ def _is_tfds_name(name):
     return True
 
 
+# Names users type for tfds datasets (seed 001 calls CelebA "celeba").
+TFDS_ALIASES = {"celeba": "celeb_a"}
+
+
 def resolve_source(data, data_dir=None, labelled=False, split="train"):
-    """`--data` value -> ImageSource: "sample", a folder, or a tfds dataset name."""
+    """`--data` value -> ImageSource: "sample", a folder, or a tfds dataset name (or alias)."""
     if data == SAMPLE_NAME:
         return sample_source()
     if os.path.isdir(data):
         return folder_source(data, labelled=labelled)
+    data = TFDS_ALIASES.get(data, data)
     if _is_tfds_name(data):
         return tfds_source(data, data_dir=data_dir, split=split)
     if os.sep in data or data.startswith("."):

@@ -88,3 +88,17 @@ def test_cli_srgan_with_pretraining_logs_psnr_and_exports_an_any_size_upscaler(t
     serving = tf.saved_model.load(os.path.join(exports, "srgan", "1")).signatures["serving_default"]
     out = serving(images=tf.zeros([1, 10, 13, 3], tf.uint8))["images"]
     assert out.shape == (1, 40, 52, 3) and out.dtype == tf.uint8
+
+
+def test_train_srgan_on_celeba_by_the_seed_name_from_tfds(tmp_path):
+    """`--data celeba` is tfds `celeb_a` (mocked: nothing is downloaded), seed 001's whole
+    image resized to 32 and 8 here."""
+    import tensorflow_datasets as tfds
+
+    from kgan import cli
+
+    with tfds.testing.mock_data(num_examples=6):
+        model = cli.train(cli.parse_options([
+            "--arch", "srgan", "--data", "celeba", "--content-loss", "pixel", "--image-size", "32", "--batch-size",
+            "2", "--base-width", "8", "--residual-blocks", "1", "--steps", "3", "--logdir", str(tmp_path / "run")]))
+    assert int(model.step) == 3
