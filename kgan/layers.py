@@ -35,6 +35,12 @@ def norm_layer(kind, name=None, momentum=0.9, epsilon=1e-5):
     raise ValueError(f"unknown norm {kind!r}; choose one of {', '.join(NORMS)}")
 
 
+def normalize(x, kind, name, **kwargs):
+    """x through `norm_layer(kind, name, **kwargs)`; x itself for "none"."""
+    normalization = norm_layer(kind, name=name, **kwargs)
+    return x if normalization is None else normalization(x)
+
+
 def _pairs(padding):
     """int | (rows, cols) | ((top, bottom), (left, right)) -> ((top, bottom), (left, right))."""
     if isinstance(padding, int):
@@ -99,3 +105,36 @@ class DepthToSpace(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "block_size": self.block_size}
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class AveragePoolingExcludePad(keras.layers.Layer):
+    """PyTorch `nn.AvgPool2d(pool_size, strides, padding, count_include_pad=False)`, NHWC:
+    zero padding on both sides, and each mean taken over the window's pixels inside the
+    image only. (B, H, W, C) -> (B, (H + 2p - k) // s + 1, (W + 2p - k) // s + 1, C).
+    pix2pixHD's input pyramid (3, 2, 1: H -> ceil(H / 2)); Keras' "same" pooling would put
+    the padding after the image and shift the windows by one pixel."""
+
+    def __init__(self, pool_size=3, strides=2, padding=1, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size, self.strides, self.padding = int(pool_size), int(strides), int(padding)
+        self.input_spec = keras.layers.InputSpec(ndim=4)
+
+    def _pool(self, x):
+        p = self.padding
+        padded = keras.ops.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+        return keras.ops.average_pool(padded, self.pool_size, self.strides, padding="valid")
+
+    def call(self, inputs):
+        return self._pool(inputs) / self._pool(keras.ops.ones_like(inputs[..., :1]))
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+
+        def size(n):
+            return None if n is None else (n + 2 * self.padding - self.pool_size) // self.strides + 1
+
+        return (batch, size(height), size(width), channels)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides, "padding": self.padding}

@@ -7,21 +7,15 @@ field 94 x 94, 2,767,808 parameters (pix2pix, 6 channels, instance norm without 
 """
 import keras
 
-from kgan.layers import norm_layer
+from kgan.layers import normalize
 from kgan.networks.torch_compat import torch_conv2d
 
 VARIANTS = ("basic", "seed000")
 
 
-
-def _normalize(x, kind, name):
-    """x through `norm_layer(kind)`; unchanged for "none"."""
-    normalization = norm_layer(kind, name=name)
-    return x if normalization is None else normalization(x)
-
 def _block(x, width, strides, norm, use_bias, name):
     x = torch_conv2d(x, width, 4, strides=strides, padding=1, use_bias=use_bias, name=name)
-    x = _normalize(x, norm, f"{name}_norm")
+    x = normalize(x, norm, f"{name}_norm")
     return keras.layers.LeakyReLU(0.2, name=f"{name}_lrelu")(x)
 
 

@@ -8,23 +8,17 @@ instance norm (PyTorch's, no affine) both variants have 11,378,179 parameters.
 """
 import keras
 
-from kgan.layers import ReflectionPadding2D, norm_layer
+from kgan.layers import ReflectionPadding2D, normalize
 from kgan.networks.torch_compat import torch_conv2d, torch_conv2d_transpose
 
 VARIANTS = ("junyanz", "seed000")
 
 
-
-def _normalize(x, kind, name):
-    """x through `norm_layer(kind)`; unchanged for "none"."""
-    normalization = norm_layer(kind, name=name)
-    return x if normalization is None else normalization(x)
-
 def _norm_relu(x, norm, name):
-    return keras.layers.ReLU(name=f"{name}_relu")(_normalize(x, norm, f"{name}_norm"))
+    return keras.layers.ReLU(name=f"{name}_relu")(normalize(x, norm, f"{name}_norm"))
 
 
-def _residual_block(x, norm, use_bias, name):
+def residual_block(x, norm, use_bias, name):
     """x + (reflect pad 1 -> 3x3 conv -> norm -> ReLU -> reflect pad 1 -> 3x3 conv -> norm)(x)."""
     width = x.shape[-1]
     y = ReflectionPadding2D(1, name=f"{name}_pad_1")(x)
@@ -32,7 +26,7 @@ def _residual_block(x, norm, use_bias, name):
     y = _norm_relu(y, norm, f"{name}_conv_1")
     y = ReflectionPadding2D(1, name=f"{name}_pad_2")(y)
     y = torch_conv2d(y, width, 3, use_bias=use_bias, name=f"{name}_conv_2")
-    y = _normalize(y, norm, f"{name}_conv_2_norm")
+    y = normalize(y, norm, f"{name}_conv_2_norm")
     return keras.layers.Add(name=f"{name}_add")([x, y])
 
 
@@ -56,7 +50,7 @@ def resnet_generator(variant="junyanz", n_blocks=9, base_width=64, norm="instanc
         x = torch_conv2d(x, base_width * 2**i, 3, strides=2, padding=1, use_bias=use_bias, name=f"down_{i}")
         x = _norm_relu(x, norm, f"down_{i}")
     for b in range(n_blocks):
-        x = _residual_block(x, norm, use_bias, f"block_{b}")
+        x = residual_block(x, norm, use_bias, f"block_{b}")
     for i in (1, 0):
         if variant == "junyanz":
             x = torch_conv2d_transpose(

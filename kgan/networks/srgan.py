@@ -11,7 +11,7 @@ import math
 
 import keras
 
-from kgan.layers import DepthToSpace, norm_layer
+from kgan.layers import DepthToSpace, normalize
 
 MOMENTUM = 0.8  # seed 001: BatchNormalization(momentum=0.8)
 EPSILON = 1e-3  # Keras' BatchNormalization default, which the seed uses
@@ -19,8 +19,7 @@ UPSAMPLING = ("nearest", "subpixel")
 
 
 def _normalize(x, norm, name):
-    normalization = norm_layer(norm, name=name, momentum=MOMENTUM, epsilon=EPSILON)
-    return x if normalization is None else normalization(x)
+    return normalize(x, norm, name, momentum=MOMENTUM, epsilon=EPSILON)
 
 
 def _conv(width, kernel_size, name, strides=1):

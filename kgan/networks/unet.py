@@ -11,17 +11,11 @@ import math
 
 import keras
 
-from kgan.layers import norm_layer
+from kgan.layers import normalize
 from kgan.networks.torch_compat import torch_conv2d, torch_conv2d_transpose
 
 VARIANTS = ("junyanz", "seed000")
 
-
-
-def _normalize(x, kind, name):
-    """x through `norm_layer(kind)`; unchanged for "none"."""
-    normalization = norm_layer(kind, name=name)
-    return x if normalization is None else normalization(x)
 
 def _num_downs(image_size):
     """log2(image_size): the stride-2 downs from image_size to 1 x 1 (8 at 256)."""
@@ -73,7 +67,7 @@ def unet_generator(
             x = keras.layers.LeakyReLU(0.2, name=f"down_{i}_lrelu_in")(x)
         x = torch_conv2d(x, width, 4, strides=2, padding=1, use_bias=use_bias, name=f"down_{i}")
         if 1 < i < downs:
-            x = _normalize(x, norm, f"down_{i}_norm")
+            x = normalize(x, norm, f"down_{i}_norm")
         if seed000:
             x = keras.layers.LeakyReLU(0.2, name=f"down_{i}_lrelu")(x)
             if dropout and width == inner:
@@ -85,7 +79,7 @@ def unet_generator(
         if not seed000:
             x = keras.layers.ReLU(name=f"up_{i}_relu_in")(x)
         x = torch_conv2d_transpose(x, width, 4, 2, 1, use_bias=use_bias, name=f"up_{i}")
-        x = _normalize(x, norm, f"up_{i}_norm")
+        x = normalize(x, norm, f"up_{i}_norm")
         if seed000:
             x = keras.layers.ReLU(name=f"up_{i}_relu")(x)
         if dropout and width == inner and (seed000 or i < downs - 1):
