@@ -8,6 +8,7 @@ from functools import partial
 from kgan.networks.dcgan import dcgan_discriminator, dcgan_generator
 from kgan.networks.mlp import mlp_discriminator, mlp_generator
 from kgan.networks.patchgan import patch_discriminator
+from kgan.networks.pix2pixhd import global_generator, local_enhancer, multiscale_discriminator
 from kgan.networks.resnet import resnet_generator
 from kgan.networks.srgan import srgan_discriminator, srgan_generator
 from kgan.networks.unet import unet_generator
@@ -22,6 +23,8 @@ GENERATORS = {
     "resnet_9blocks": partial(resnet_generator, variant="junyanz"),
     "resnet_6blocks": partial(resnet_generator, variant="junyanz", n_blocks=6),
     "resnet_9blocks_seed000": partial(resnet_generator, variant="seed000"),
+    "global": global_generator,
+    "local": local_enhancer,
 }
 DISCRIMINATORS = {
     "mlp": mlp_discriminator,
@@ -30,6 +33,7 @@ DISCRIMINATORS = {
     "basic": partial(patch_discriminator, variant="basic"),
     "n_layers": patch_discriminator,
     "patch_seed000": partial(patch_discriminator, variant="seed000"),
+    "multiscale": multiscale_discriminator,
 }
 
 
@@ -63,4 +67,7 @@ __all__ = [
     "unet_generator",
     "resnet_generator",
     "patch_discriminator",
+    "global_generator",
+    "local_enhancer",
+    "multiscale_discriminator",
 ]
