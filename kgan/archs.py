@@ -115,7 +115,7 @@ def _build_srgan(options, data, replicas):
     norm = _norm(options, replicas)
     generator = build_generator("srgan", scale=options.scale, n_residual_blocks=options.residual_blocks,
                                 width=options.base_width, upsample_width=4 * options.base_width, norm=norm,
-                                upsample=options.upsample)
+                                upsample=options.upsample, global_skip=options.global_skip)
     discriminator = build_discriminator("srgan", image_size=None, widths=tuple(
         options.base_width * m for m in (1, 1, 2, 2, 4, 4, 8, 8)), dense_width=16 * options.base_width, norm=norm)
     features = None

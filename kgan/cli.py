@@ -17,13 +17,13 @@ MODEL_OPTIONS = (
     "arch", "data", "image_size", "channels", "base_width", "latent_dim", "dropout", "norm",
     "loss", "batch_size", "lr", "beta1", "precision", "seed", "generator", "discriminator",
     "load_size", "pairs", "direction", "l1_weight", "cycle_weight", "identity_weight", "pool_size",
-    "scale", "hr_crop", "residual_blocks", "upsample", "content_loss", "vgg_layer", "pretrain_steps",
+    "scale", "hr_crop", "residual_blocks", "upsample", "global_skip", "content_loss", "vgg_layer", "pretrain_steps",
 )
 # Defaults shared by every arch; each Arch adds its own (kgan.archs).
 COMMON_DEFAULTS = dict(
     data="sample", latent_dim=100, dropout=0.3, norm="auto", precision="float32", seed=0, generator=None,
     discriminator=None, pairs="ab", direction="AtoB", l1_weight=100.0, cycle_weight=10.0, identity_weight=5.0,
-    pool_size=50, epochs=25, epochs_decay=0, scale=4, hr_crop=None, residual_blocks=16, upsample="nearest",
+    pool_size=50, epochs=25, epochs_decay=0, scale=4, hr_crop=None, residual_blocks=16, upsample="nearest", global_skip=False,
     content_loss="vgg", vgg_layer="block3_conv3", pretrain_steps=0,
 )
 OPTIONS_FILE = "options.json"
@@ -89,6 +89,9 @@ def build_parser():
     p.add_argument("--upsample", choices=("nearest", "subpixel"), default=None,
                    help="SRGAN generator upsampling: nearest + conv 4*width at the higher resolution (seed 001, "
                    "default) or sub-pixel conv + depth-to-space (paper, seed 000; about 5x faster)")
+    p.add_argument("--global-skip", action="store_true", default=None,
+                   help="SRGAN generator output = bicubic upscale of the input + the network's detail (no tanh; "
+                   "BasicSR MSRResNet); pre-training starts near bicubic quality instead of from noise")
     p.add_argument("--content-loss", choices=("vgg", "pixel"), default=None,
                    help="SRGAN content loss: VGG19 features (needs the weights file, see --vgg-weights) or pixel MSE")
     p.add_argument("--vgg-weights", default=None, metavar="PATH",
@@ -133,13 +136,13 @@ def _resolve(args):
         with open(path) as f:
             saved = json.load(f)
         for key in MODEL_OPTIONS:
-            given = getattr(args, key)
-            if given is not None and given != saved[key]:
+            given, value = getattr(args, key), saved.get(key, COMMON_DEFAULTS.get(key))  # older runs lack newer options
+            if given is not None and given != value:
                 raise UsageError(
-                    f"--{key.replace('_', '-')} {given} differs from the resumed run's {saved[key]}: "
+                    f"--{key.replace('_', '-')} {given} differs from the resumed run's {value}: "
                     "drop it or start a new --logdir"
                 )
-            setattr(args, key, saved[key])
+            setattr(args, key, value)
         return args
     arch = ARCHS[args.arch or "dcgan"]
     for key, value in dict(COMMON_DEFAULTS, arch=arch.name, **arch.defaults).items():

@@ -61,6 +61,18 @@ def test_subpixel_generator_parameter_count_and_shapes(scale):
     assert high_res.shape == (1, 5 * scale, 7 * scale, 3)
 
 
+def test_global_skip_adds_the_network_detail_to_the_bicubic_upscale():
+    """With the last conv zeroed, the generator is exactly bicubic upscaling (no tanh)."""
+    import tensorflow as tf
+
+    generator = srgan_generator(n_residual_blocks=1, width=8, upsample="subpixel", global_skip=True)
+    low_res = np.random.default_rng(0).uniform(-1, 1, (2, 6, 5, 3)).astype("float32")
+    assert np.abs(keras.ops.convert_to_numpy(generator(low_res)) - tf.image.resize(low_res, [24, 20], "bicubic")).max() > 1e-3
+    to_rgb = generator.get_layer("to_rgb")
+    to_rgb.set_weights([np.zeros_like(w) for w in to_rgb.get_weights()])
+    np.testing.assert_allclose(generator(low_res), tf.image.resize(low_res, [24, 20], "bicubic"), atol=1e-6)
+
+
 def test_generator_rejects_scales_that_are_not_powers_of_two():
     with pytest.raises(ValueError, match="power of two"):
         srgan_generator(scale=3)

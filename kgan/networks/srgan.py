@@ -44,6 +44,7 @@ def srgan_generator(
     channels=3,
     norm="batch",
     upsample="nearest",
+    global_skip=False,
     name="generator",
 ):
     """Low-resolution images (B, H, W, channels) in [-1, 1] -> (B, scale*H, scale*W, channels).
@@ -53,6 +54,9 @@ def srgan_generator(
     channels, tanh. Fully convolutional: any H, W (64x64 -> 256x256 at scale 4).
     upsample "subpixel": each x2 stage is instead conv 3x3 to 4 * width at the lower
     resolution, depth-to-space 2, PReLU (one slope, as `nn.PReLU()`): SRGAN paper, seed 000.
+    global_skip: the output is the bicubic upscale of the input plus the last conv (no tanh),
+    so the network learns only the detail bicubic misses (BasicSR's MSRResNet adds its
+    bilinear upscale the same way); much faster pixel pre-training.
     """
     stages = math.log2(scale)
     if scale < 2 or stages != int(stages):
@@ -78,7 +82,11 @@ def srgan_generator(
             x = DepthToSpace(2, name=f"up_{i}")(x)
             x = keras.layers.PReLU(keras.initializers.Constant(0.25), shared_axes=[1, 2, 3], name=f"up_{i}_prelu")(x)
     x = _conv(channels, 9, "to_rgb")(x)
-    images = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
+    if global_skip:
+        bicubic = keras.layers.UpSampling2D(scale, interpolation="bicubic", dtype="float32", name="bicubic")(low_res)
+        images = keras.layers.Add(dtype="float32", name="global_skip")([bicubic, x])
+    else:
+        images = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
     return keras.Model(low_res, images, name=name)
 
 
