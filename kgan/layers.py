@@ -138,3 +138,29 @@ class AveragePoolingExcludePad(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides, "padding": self.padding}
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class BicubicUpscale(keras.layers.Layer):
+    """(B, H, W, C) -> (B, scale * H, scale * W, C) by `tf.image.resize(method="bicubic")`
+    with the size read at run time, so H and W may be unknown when traced (serving
+    signatures); Keras' UpSampling2D needs them known for "bicubic"."""
+
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = int(scale)
+        self.input_spec = keras.layers.InputSpec(ndim=4)
+
+    def call(self, inputs):
+        import tensorflow as tf
+
+        shape = tf.shape(inputs)
+        return tf.image.resize(inputs, [shape[1] * self.scale, shape[2] * self.scale], method="bicubic")
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        return (batch, None if height is None else self.scale * height, None if width is None else self.scale * width,
+                channels)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}

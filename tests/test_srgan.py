@@ -71,7 +71,8 @@ def test_pixel_pretraining_raises_validation_psnr():
     assert columns == 3 and images.shape == (12, 32, 32, 3)
 
 
-def test_cli_srgan_with_pretraining_logs_psnr_and_exports_an_any_size_upscaler(tmp_path):
+@pytest.mark.parametrize("generator_options", [[], ["--upsample", "subpixel", "--global-skip"]])
+def test_cli_srgan_with_pretraining_logs_psnr_and_exports_an_any_size_upscaler(tmp_path, generator_options):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     from kgan import cli
@@ -80,7 +81,7 @@ def test_cli_srgan_with_pretraining_logs_psnr_and_exports_an_any_size_upscaler(t
     model = cli.train(cli.parse_options([
         "--arch", "srgan", "--content-loss", "pixel", "--image-size", "32", "--base-width", "8",
         "--residual-blocks", "2", "--steps", "4", "--pretrain-steps", "2", "--logdir", logdir, "--export", exports,
-        "--log-every", "1"]))
+        "--log-every", "1", *generator_options]))
     assert int(model.step) == 4 and not model.pretraining
     accumulator = EventAccumulator(logdir, size_guidance={"tensors": 0})
     accumulator.Reload()

@@ -71,6 +71,8 @@ def test_global_skip_adds_the_network_detail_to_the_bicubic_upscale():
     to_rgb = generator.get_layer("to_rgb")
     to_rgb.set_weights([np.zeros_like(w) for w in to_rgb.get_weights()])
     np.testing.assert_allclose(generator(low_res), tf.image.resize(low_res, [24, 20], "bicubic"), atol=1e-6)
+    traced = tf.function(generator, input_signature=[tf.TensorSpec([None, None, None, 3])])  # as serving traces it
+    np.testing.assert_allclose(traced(low_res), generator(low_res), atol=1e-6)
 
 
 def test_generator_rejects_scales_that_are_not_powers_of_two():

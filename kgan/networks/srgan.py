@@ -11,7 +11,7 @@ import math
 
 import keras
 
-from kgan.layers import DepthToSpace, normalize
+from kgan.layers import BicubicUpscale, DepthToSpace, normalize
 
 MOMENTUM = 0.8  # seed 001: BatchNormalization(momentum=0.8)
 EPSILON = 1e-3  # Keras' BatchNormalization default, which the seed uses
@@ -83,7 +83,7 @@ def srgan_generator(
             x = keras.layers.PReLU(keras.initializers.Constant(0.25), shared_axes=[1, 2, 3], name=f"up_{i}_prelu")(x)
     x = _conv(channels, 9, "to_rgb")(x)
     if global_skip:
-        bicubic = keras.layers.UpSampling2D(scale, interpolation="bicubic", dtype="float32", name="bicubic")(low_res)
+        bicubic = BicubicUpscale(scale, dtype="float32", name="bicubic")(low_res)
         images = keras.layers.Add(dtype="float32", name="global_skip")([bicubic, x])
     else:
         images = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
