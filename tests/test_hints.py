@@ -7,7 +7,7 @@ import tensorflow as tf
 from skimage import data
 
 from pipelines.edges import detect_edges
-from pipelines.hints import box_means, draw_color_hints, sample_hint_positions
+from pipelines.hints import draw_color_hints, hint_colours, hint_order, sample_hint_positions
 
 SIZE = 128
 SEED = tf.constant([3, 7], tf.int32)
@@ -48,13 +48,84 @@ def test_matches_seed_loop_at_sampled_positions(pair):
     assert (out != edges).any(axis=-1).sum() > 300
 
 
-def test_box_means_match_seed_bbox_means_including_borders():
+def first_in_order(target, seed, count=300):
+    """The first `count` non-white pixels of the whole `hint_order`, (y, x)."""
+    order = hint_order(target, seed).numpy()
+    flat = order[order >= 0][:count]
+    return np.stack([flat // target.shape[1], flat % target.shape[1]], axis=-1)
+
+
+def test_order_is_a_permutation_of_the_pixels():
+    for height, width in [(10, 13), (256, 256), (1, 1)]:
+        order = hint_order(-np.ones((2, height, width, 3), np.float32), SEED).numpy()
+        assert order.shape == (2, max(2, 2 ** int(np.ceil(np.log2(height * width)))))
+        for row in order:
+            assert sorted(row[row >= 0]) == list(range(height * width))
+        assert (order[0] != order[1]).any() or height * width == 1
+
+
+def test_positions_are_the_first_non_white_pixels_of_the_order(pair):
+    _, target = pair
+    positions, valid = sample_hint_positions(target, SEED)
+    np.testing.assert_array_equal(positions.numpy()[valid.numpy()], first_in_order(target, SEED))
+
+
+def test_mostly_white_photo_looks_beyond_the_candidates():
+    """2% non-white: fewer than 300 of the first 16 x 300 pixels of the order are non-white."""
+    target = np.ones((256, 256, 3), np.float32)
+    target[100:136, 60:96] = -0.5
+    assert (hint_order(target, SEED, 4800).numpy() >= 0).sum() < 300
+    positions, valid = sample_hint_positions(target, SEED)
+    chosen = positions.numpy()[valid.numpy()]
+    assert len(chosen) == 300 and len({tuple(p) for p in chosen}) == 300
+    np.testing.assert_array_equal(chosen, first_in_order(target, SEED))
+
+
+def test_draws_are_uniform_and_in_random_order():
+    """4000 images (one draw each) with 20 non-white pixels, 5 hints: every non-white pixel
+    is picked 1000 times and painted last 200 times, up to 5 standard deviations."""
+    target = np.ones((4000, 8, 8, 3), np.float32)
+    target[:, :2] = target[:, 2, :4] = 0.0
+    positions, valid = sample_hint_positions(target, SEED, max_hints=5)
+    assert valid.numpy().all()
+    flat = positions.numpy() @ [8, 1]
+    picked = np.bincount(flat.ravel(), minlength=64)
+    last = np.bincount(flat[:, -1], minlength=64)
+    assert picked[20:].sum() == 0 and last[20:].sum() == 0
+    assert np.abs(picked[:20] - 1000).max() < 5 * np.sqrt(4000 * 0.25 * 0.75)
+    assert np.abs(last[:20] - 200).max() < 5 * np.sqrt(4000 * 0.05 * 0.95)
+
+
+def test_unknown_shapes_give_the_same_hints(pair):
+    edges, target = pair
+    spec = tf.TensorSpec([None, None, 3], tf.float32)
+    traced = tf.function(draw_color_hints, input_signature=[spec, spec, tf.TensorSpec([2], tf.int32)])
+    np.testing.assert_allclose(traced(edges, target, SEED).numpy(), draw_color_hints(edges, target, SEED).numpy(),
+                               atol=1e-6)
+    for height, width in [(1, 1), (2, 2), (16, 16), (16, 17), (33, 31)]:
+        image = -np.ones((height, width, 3), np.float32)
+        traced_order = tf.function(hint_order, input_signature=[spec, tf.TensorSpec([2], tf.int32)])
+        np.testing.assert_array_equal(traced_order(image, SEED).numpy(), hint_order(image, SEED).numpy())
+
+
+def test_compiles_under_xla(pair):
+    edges, target = pair
+    batch = np.stack([edges, edges]), np.stack([target, target])
+    compiled = tf.function(draw_color_hints, jit_compile=True)(*batch, SEED).numpy()
+    np.testing.assert_allclose(compiled, draw_color_hints(*batch, SEED).numpy(), atol=1e-6)
+    sample = tf.function(sample_hint_positions, jit_compile=True)
+    for ours, eager in zip(sample(batch[1], SEED), sample_hint_positions(batch[1], SEED), strict=True):
+        np.testing.assert_array_equal(ours.numpy(), eager.numpy())
+
+
+def test_hint_colours_match_seed_bbox_means_including_borders():
     target = np.random.default_rng(1).uniform(-1, 1, (9, 11, 3)).astype(np.float32)
-    means = box_means(target).numpy()
-    for y in range(9):
-        for x in range(11):
-            expected = target[max(0, y - 1):y + 2, max(0, x - 1):x + 2].mean(axis=(0, 1))
-            np.testing.assert_allclose(means[y, x], expected, atol=1e-6)
+    positions = np.stack(np.meshgrid(np.arange(9), np.arange(11), indexing="ij"), axis=-1).reshape(-1, 2)
+    valid = np.arange(len(positions)) % 7 != 3
+    colours = hint_colours(target, positions, valid).numpy()
+    for (y, x), ok, colour in zip(positions, valid, colours, strict=True):
+        expected = target[max(0, y - 1):y + 2, max(0, x - 1):x + 2].mean(axis=(0, 1)) if ok else 0.0
+        np.testing.assert_allclose(colour, expected, atol=1e-6)
 
 
 def test_same_seed_same_output_and_different_seeds_differ(pair):
