@@ -6,6 +6,7 @@ import pytest
 from keras.src.legacy.saving import legacy_h5_format
 
 from kgan.errors import UsageError
+from kgan.layers import NearestUpsampleConv2D
 from kgan.networks.srgan import srgan_discriminator, srgan_generator
 from kgan.perceptual import WEIGHTS_ENV, WEIGHTS_FILE, CaffePreprocess, resolve_vgg_weights, vgg_feature_model
 
@@ -45,7 +46,7 @@ def test_generator_upsamples_by_scale_any_input_size(scale, height, width):
     high_res = keras.ops.convert_to_numpy(generator(low_res))
     assert high_res.shape == (1, scale * height, scale * width, 3)
     assert np.abs(high_res).max() <= 1.0
-    upsamplings = [layer for layer in generator.layers if isinstance(layer, keras.layers.UpSampling2D)]
+    upsamplings = [layer for layer in generator.layers if isinstance(layer, NearestUpsampleConv2D)]
     assert len(upsamplings) == int(np.log2(scale))
 
 
@@ -73,6 +74,26 @@ def test_global_skip_adds_the_network_detail_to_the_bicubic_upscale():
     np.testing.assert_allclose(generator(low_res), tf.image.resize(low_res, [24, 20], "bicubic"), atol=1e-6)
     traced = tf.function(generator, input_signature=[tf.TensorSpec([None, None, None, 3])])  # as serving traces it
     np.testing.assert_allclose(traced(low_res), generator(low_res), atol=1e-6)
+
+
+def test_upsample_conv_at_low_resolution_equals_nearest_upsampling_then_conv():
+    """Seed 001's UpSampling2D(2) + Conv2D(3x3, same): outputs and gradients agree."""
+    import tensorflow as tf
+
+    x = tf.constant(np.random.default_rng(3).normal(size=(2, 9, 6, 5)).astype("float32"))
+    fused = NearestUpsampleConv2D(7)
+    fused.build(x.shape)
+    conv = keras.layers.Conv2D(7, 3, padding="same")
+    conv.build((None, None, None, 5))
+    conv.set_weights([w + 0.1 for w in fused.get_weights()])  # nonzero bias too
+    fused.set_weights(conv.get_weights())
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        ours, reference = fused(x), conv(keras.layers.UpSampling2D(2)(x))
+        loss_ours, loss_reference = tf.reduce_sum(ours**3), tf.reduce_sum(reference**3)
+    np.testing.assert_allclose(ours, reference, atol=1e-5)
+    for a, b in zip(tape.gradient(loss_ours, [x, *fused.weights]), tape.gradient(loss_reference, [x, *conv.weights])):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
 
 
 def test_generator_rejects_scales_that_are_not_powers_of_two():

@@ -11,7 +11,7 @@ import math
 
 import keras
 
-from kgan.layers import BicubicUpscale, DepthToSpace, normalize
+from kgan.layers import BicubicUpscale, DepthToSpace, NearestUpsampleConv2D, normalize
 
 MOMENTUM = 0.8  # seed 001: BatchNormalization(momentum=0.8)
 EPSILON = 1e-3  # Keras' BatchNormalization default, which the seed uses
@@ -51,7 +51,9 @@ def srgan_generator(
 
     Seed 001: conv 9x9 64 + ReLU, 16 residual blocks, conv 3x3 + BN added to the first conv's
     output (long skip), log2(scale) x (UpSampling2D 2, conv 3x3 256, ReLU), conv 9x9 to
-    channels, tanh. Fully convolutional: any H, W (64x64 -> 256x256 at scale 4).
+    channels, tanh. Fully convolutional: any H, W (64x64 -> 256x256 at scale 4). Each
+    upsample + conv pair is one `NearestUpsampleConv2D`: the same function and weights,
+    2.25x fewer multiply-adds.
     upsample "subpixel": each x2 stage is instead conv 3x3 to 4 * width at the lower
     resolution, depth-to-space 2, PReLU (one slope, as `nn.PReLU()`): SRGAN paper, seed 000.
     global_skip: the output is the bicubic upscale of the input plus the last conv (no tanh),
@@ -74,8 +76,7 @@ def srgan_generator(
     x = keras.layers.Add(name="long_skip")([x, head])
     for i in range(int(stages)):
         if upsample == "nearest":
-            x = keras.layers.UpSampling2D(2, name=f"up_{i}")(x)
-            x = _conv(upsample_width, 3, f"up_{i}_conv")(x)
+            x = NearestUpsampleConv2D(upsample_width, name=f"up_{i}_conv")(x)  # = UpSampling2D(2) + conv 3x3
             x = keras.layers.ReLU(name=f"up_{i}_relu")(x)
         else:
             x = _conv(4 * width, 3, f"up_{i}_conv")(x)
