@@ -1,0 +1,132 @@
+"""pix2pixHD (seed 003; Wang et al. 2018, NVIDIA/pix2pixHD `models/pix2pixHD_model.py`)."""
+import tensorflow as tf
+
+from kgan.models.base import AdversarialModel
+from pipelines.images import to_uint8
+
+# NVIDIA VGGLoss: L1 on relu1_1 .. relu5_1 with these weights.
+VGG_LAYER_WEIGHTS = (1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0)
+
+
+def instance_edges(instances):
+    """NVIDIA `get_edges`: instance ids (B, H, W) -> (B, H, W, 1) float32, 1 where the pixel
+    or one of its 4 neighbours belongs to another instance (both sides of a boundary)."""
+    horizontal = tf.not_equal(instances[:, :, 1:], instances[:, :, :-1])
+    vertical = tf.not_equal(instances[:, 1:], instances[:, :-1])
+    column, row = tf.zeros_like(horizontal[:, :, :1]), tf.zeros_like(vertical[:, :1])
+    edges = (tf.concat([column, horizontal], 2) | tf.concat([horizontal, column], 2)
+             | tf.concat([row, vertical], 1) | tf.concat([vertical, row], 1))
+    return tf.cast(edges, tf.float32)[..., tf.newaxis]
+
+
+class Pix2PixHD(AdversarialModel):
+    """Label maps -> photos. `fit` data: {"labels": int (B, H, W) label ids, "instances":
+    int (B, H, W) instance ids (with use_instances), "image": float32 (B, H, W, 3) in [-1, 1]}.
+
+    As NVIDIA: G input = one-hot labels (num_labels channels) [+ instance edge map]
+    [+ the encoder's per-instance features of the real image]; D (multi-scale, every block
+    returned) sees the label input concatenated with the real or generated image. One
+    forward pass gives both losses and G and D are updated from it:
+    D: 0.5 * (GAN(real) + GAN(fake)); G: GAN(fake as real) + feature_matching_weight *
+    sum over scales and blocks but the last of 4 / (n_layers + 1) / num_d * L1(D features
+    of fake, of real) [+ vgg_weight * sum_l w_l * L1(VGG_l(fake), VGG_l(real))].
+    `train_global` False freezes the global trunk (and the encoder): NVIDIA's
+    niter_fix_global, training only the local enhancer after loading a trained G1."""
+
+    loss_names = ("d_loss", "d_real", "d_fake", "g_loss", "g_gan", "g_feature_matching", "g_vgg")
+
+    def __init__(self, generator, discriminator, num_labels, use_instances=True, encoder=None, vgg_features=None,
+                 feature_matching_weight=10.0, vgg_weight=10.0, seed=0, **kwargs):
+        super().__init__(generator, discriminator, seed=seed, **kwargs)
+        self.num_labels = int(num_labels)
+        self.use_instances = bool(use_instances)
+        self.encoder = encoder
+        self.vgg_features = vgg_features
+        self.feature_matching_weight = float(feature_matching_weight)
+        self.vgg_weight = float(vgg_weight)
+        self.train_global = True
+
+    def networks(self):
+        extra = {"encoder": self.encoder} if self.encoder is not None else {}
+        return {**super().networks(), **extra}
+
+    def generator_variables(self):
+        """G (and encoder) weights; without the global trunk and encoder while not train_global."""
+        variables = list(self.generator.trainable_variables)
+        if self.encoder is not None:
+            variables += self.encoder.trainable_variables
+        if self.train_global:
+            return variables
+        frozen = {id(v) for v in self.generator.get_layer("global_trunk").trainable_variables}
+        if self.encoder is not None:
+            frozen |= {id(v) for v in self.encoder.trainable_variables}
+        return [v for v in variables if id(v) not in frozen]
+
+    def build_optimizers(self):
+        train_global, self.train_global = self.train_global, True
+        super().build_optimizers()
+        self.train_global = train_global
+
+    def label_input(self, labels, instances=None):
+        """(B, H, W) label ids [and instance ids] -> float (B, H, W, num_labels [+ 1])."""
+        x = tf.one_hot(tf.cast(labels, tf.int32), self.num_labels, dtype=tf.float32)
+        if self.use_instances:
+            x = tf.concat([x, instance_edges(instances)], -1)
+        return x
+
+    def generator_input(self, label_input, images, instances):
+        if self.encoder is None:
+            return label_input
+        features = self.encoder([images, tf.cast(instances, tf.int32)], training=True)
+        return tf.concat([label_input, tf.cast(features, label_input.dtype)], -1)
+
+    def feature_matching(self, fake_outputs, real_outputs):
+        num_d = len(real_outputs)
+        total = []
+        for fake_scale, real_scale in zip(fake_outputs, real_outputs):
+            weight = 4.0 / (len(real_scale) - 1) / num_d  # 4 / (n_layers + 1) / num_d
+            total += [weight * tf.reduce_mean(tf.abs(tf.cast(f, tf.float32) - tf.stop_gradient(tf.cast(r, tf.float32))))
+                      for f, r in zip(fake_scale[:-1], real_scale[:-1])]
+        return tf.add_n(total)
+
+    def vgg_loss(self, fake, real):
+        if self.vgg_features is None:
+            return tf.constant(0.0)
+        features = self.vgg_features(tf.concat([fake, tf.cast(real, fake.dtype)], 0), training=False)
+        losses = []
+        for weight, feature in zip(VGG_LAYER_WEIGHTS, features):
+            fake_feature, real_feature = tf.split(tf.cast(feature, tf.float32), 2)
+            losses.append(weight * tf.reduce_mean(tf.abs(fake_feature - tf.stop_gradient(real_feature))))
+        return tf.add_n(losses)
+
+    def train_step(self, data):
+        instances = data.get("instances")
+        real = data["image"]
+        label_input = self.label_input(data["labels"], instances)
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self.generator(self.generator_input(label_input, real, instances), training=True)
+            real_outputs = self.discriminator(tf.concat([label_input, real], -1), training=True)
+            fake_outputs = self.discriminator(tf.concat([label_input, tf.stop_gradient(fake)], -1), training=True)
+            d_real, d_fake = self.gan_loss.discriminator([s[-1] for s in real_outputs], [s[-1] for s in fake_outputs])
+            d_loss = 0.5 * (d_real + d_fake)
+            g_outputs = self.discriminator(tf.concat([label_input, fake], -1), training=True)
+            g_gan = self.gan_loss.generator([s[-1] for s in g_outputs])
+            g_feature_matching = self.feature_matching(g_outputs, real_outputs)
+            g_vgg = self.vgg_loss(fake, real)
+            g_loss = g_gan + self.feature_matching_weight * g_feature_matching + self.vgg_weight * g_vgg
+        self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())
+        self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator_variables())
+        return self.finish_step(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_loss, g_gan=g_gan,
+                                g_feature_matching=g_feature_matching, g_vgg=g_vgg)
+
+    def sample_grid(self, batch, count=4):
+        """Rows label colours | generated | real for the first `count` examples."""
+        instances = batch.get("instances")
+        instances = None if instances is None else instances[:count]
+        real = batch["image"][:count]
+        label_input = self.label_input(batch["labels"][:count], instances)
+        fake = self.generator(self.generator_input(label_input, real, instances), training=False)
+        palette = tf.random.stateless_uniform([self.num_labels, 3], [7, 7], -1.0, 1.0)
+        colours = tf.gather(palette, tf.cast(batch["labels"][:count], tf.int32))
+        rows = tf.stack([to_uint8(colours), to_uint8(fake), to_uint8(real)], axis=1)
+        return tf.reshape(rows, [-1, *rows.shape[2:]]), 3
