@@ -23,8 +23,8 @@ MODEL_OPTIONS = (
 COMMON_DEFAULTS = dict(
     data="sample", latent_dim=100, dropout=0.3, norm="auto", precision="float32", seed=0, generator=None,
     discriminator=None, pairs="ab", direction="AtoB", l1_weight=100.0, cycle_weight=10.0, identity_weight=5.0,
-    pool_size=50, epochs=25, epochs_decay=0, scale=4, hr_crop=None, residual_blocks=16, upsample="nearest", global_skip=False,
-    content_loss="vgg", vgg_layer="block3_conv3", pretrain_steps=0,
+    pool_size=50, epochs=25, epochs_decay=0, scale=4, hr_crop=None, residual_blocks=16, upsample="nearest",
+    global_skip=False, content_loss="vgg", vgg_layer="block3_conv3", pretrain_steps=0,
 )
 OPTIONS_FILE = "options.json"
 

@@ -1,9 +1,11 @@
 """What `kgan.translate` and `kgan.upscale` share: loading an exported image model,
 planning file or folder jobs, reading and writing images."""
 import os
+import sys
 
 import numpy as np
 import tensorflow as tf
+import tqdm
 
 from kgan.errors import UsageError
 from pipelines.images import decode_image
@@ -52,3 +54,19 @@ def write_image(path, image):
     encoded = tf.io.encode_jpeg(image, quality=95) if path.lower().endswith((".jpg", ".jpeg")) else tf.io.encode_png(image)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tf.io.write_file(path, encoded)
+
+
+def convert_files(jobs, convert, tool):
+    """Writes convert(image) (uint8 (H, W, 3) -> uint8 array) of each job's input file to its
+    output file, with a progress bar over several files. Unreadable files are skipped with
+    one line each on stderr ("TOOL: skipped ..."); returns how many were skipped."""
+    skipped = 0
+    for source, target in tqdm.tqdm(jobs, unit="image", disable=len(jobs) == 1):
+        try:
+            image = read_image(source)
+        except tf.errors.InvalidArgumentError:
+            skipped += 1
+            print(f"{tool}: skipped {source}: not a readable image", file=sys.stderr)
+            continue
+        write_image(target, convert(image))
+    return skipped

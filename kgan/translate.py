@@ -10,15 +10,9 @@ import argparse
 import sys
 
 import numpy as np
-import tensorflow as tf
-import tqdm
 
 from kgan.errors import UsageError
-from kgan.inference import load_serving, plan, read_image, write_image
-
-
-def translate_file(serving, source, target):
-    write_image(target, serving(images=read_image(source)[np.newaxis])["images"][0])
+from kgan.inference import convert_files, load_serving, plan
 
 
 def main(argv=None):
@@ -27,16 +21,11 @@ def main(argv=None):
     parser.add_argument("input", help="an image file or a folder of images (any size)")
     parser.add_argument("output", help="output image file, or folder (mirrors the input folder)")
     args = parser.parse_args(argv)
-    failed = 0
     try:
         serving = load_serving(args.model, "a pix2pix or cyclegan run")
         jobs = plan(args.input, args.output)
-        for source, target in tqdm.tqdm(jobs, unit="image", disable=len(jobs) == 1):
-            try:
-                translate_file(serving, source, target)
-            except tf.errors.InvalidArgumentError:
-                failed += 1
-                print(f"translate: skipped {source}: not a readable image", file=sys.stderr)
+        failed = convert_files(jobs, lambda image: serving(images=image[np.newaxis])["images"][0].numpy(),
+                               "translate")
     except UsageError as error:
         print(f"translate: error: {error}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ import tensorflow as tf
 import tqdm
 
 from kgan.errors import UsageError
-from kgan.inference import load_serving, plan, read_image, write_image
+from kgan.inference import convert_files, load_serving, plan
 
 
 def tile_starts(length, tile, overlap):
@@ -98,22 +98,14 @@ def main(argv=None):
                         help="input pixels shared by neighbouring tiles, blended linearly (at most tile/2)")
     parser.add_argument("--batch-size", type=int, default=1, help="tiles per generator call")
     args = parser.parse_args(argv)
-    failed = 0
     try:
         check_tiling(args.tile, args.overlap)
         if args.batch_size < 1:
             raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
         upscale, scale = load_upscaler(args.model)
         jobs = plan(args.input, args.output)
-        for source, target in tqdm.tqdm(jobs, unit="image", disable=len(jobs) == 1):
-            try:
-                image = read_image(source)
-            except tf.errors.InvalidArgumentError:
-                failed += 1
-                print(f"upscale: skipped {source}: not a readable image", file=sys.stderr)
-                continue
-            write_image(target, upscale_image(upscale, image, scale, args.tile, args.overlap, args.batch_size,
-                                              progress=True))
+        failed = convert_files(jobs, lambda image: upscale_image(upscale, image, scale, args.tile, args.overlap,
+                                                                 args.batch_size, progress=True), "upscale")
     except UsageError as error:
         print(f"upscale: error: {error}", file=sys.stderr)
         return 2
