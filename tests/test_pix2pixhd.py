@@ -22,6 +22,7 @@ def label_maps(count=8, size=32, seed=0):
 
 
 def tiny_pix2pixhd(encoder=False):
+    keras.utils.set_random_seed(0)
     channels = NUM_LABELS + 1 + (3 if encoder else 0)
     generator = local_enhancer(channels, base_width=4, n_downsample_global=2, n_blocks_global=1, n_blocks_local=1)
     discriminator = multiscale_discriminator(NUM_LABELS + 1 + 3, base_width=8, num_d=2)
@@ -61,8 +62,9 @@ def test_step_updates_g_and_d_with_finite_losses_and_the_frozen_trunk_stays_put(
 
 
 def test_learns_label_to_colour_maps():
-    """On held-out maps (seed 1; training uses seed 0), measured here: L1 to the targets 0.80
-    untrained, 0.63 / 0.43 / 0.27 after 50 / 100 / 150 steps (threshold 0.5)."""
+    """On held-out maps (seed 1; training uses seed 0), measured here with weights seeded 0:
+    L1 to the targets 0.82 untrained, 0.60 / 0.38 / 0.28 after 50 / 100 / 150 steps (the
+    weights are seeded so the run does not depend on the tests before it; threshold 0.5)."""
     model = tiny_pix2pixhd()
     data = label_maps(count=4, seed=1)
     inputs = model.label_input(data["labels"], data["instances"])

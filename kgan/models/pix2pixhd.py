@@ -26,7 +26,8 @@ class Pix2PixHD(AdversarialModel):
     As NVIDIA: G input = one-hot labels (num_labels channels) [+ instance edge map]
     [+ the encoder's per-instance features of the real image]; D (multi-scale, every block
     returned) sees the label input concatenated with the real or generated image. One
-    forward pass gives both losses and G and D are updated from it:
+    forward pass gives both losses and G and D are updated from it (so, unlike NVIDIA's
+    code, D runs once on the fake: D's gradient is taken for D's weights only):
     D: 0.5 * (GAN(real) + GAN(fake)); G: GAN(fake as real) + feature_matching_weight *
     sum over scales and blocks but the last of 4 / (n_layers + 1) / num_d * L1(D features
     of fake, of real) [+ vgg_weight * sum_l w_l * L1(VGG_l(fake), VGG_l(real))].
@@ -106,12 +107,11 @@ class Pix2PixHD(AdversarialModel):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(self.generator_input(label_input, real, instances), training=True)
             real_outputs = self.discriminator(tf.concat([label_input, real], -1), training=True)
-            fake_outputs = self.discriminator(tf.concat([label_input, tf.stop_gradient(fake)], -1), training=True)
+            fake_outputs = self.discriminator(tf.concat([label_input, fake], -1), training=True)
             d_real, d_fake = self.gan_loss.discriminator([s[-1] for s in real_outputs], [s[-1] for s in fake_outputs])
             d_loss = 0.5 * (d_real + d_fake)
-            g_outputs = self.discriminator(tf.concat([label_input, fake], -1), training=True)
-            g_gan = self.gan_loss.generator([s[-1] for s in g_outputs])
-            g_feature_matching = self.feature_matching(g_outputs, real_outputs)
+            g_gan = self.gan_loss.generator([s[-1] for s in fake_outputs])
+            g_feature_matching = self.feature_matching(fake_outputs, real_outputs)
             g_vgg = self.vgg_loss(fake, real)
             g_loss = g_gan + self.feature_matching_weight * g_feature_matching + self.vgg_weight * g_vgg
         self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())
