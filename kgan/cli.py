@@ -88,7 +88,7 @@ def build_parser():
     p.add_argument("--residual-blocks", type=int, default=None, help="SRGAN generator residual blocks (default 16)")
     p.add_argument("--upsample", choices=("nearest", "subpixel"), default=None,
                    help="SRGAN generator upsampling: nearest + conv 4*width at the higher resolution (seed 001, "
-                   "default) or sub-pixel conv + depth-to-space (paper, seed 000; about 5x faster)")
+                   "default) or sub-pixel conv + depth-to-space (paper, seed 000; G step 3.3x faster)")
     p.add_argument("--global-skip", action="store_true", default=None,
                    help="SRGAN generator output = bicubic upscale of the input + the network's detail (no tanh; "
                    "BasicSR MSRResNet); pre-training starts near bicubic quality instead of from noise")

@@ -5,7 +5,7 @@ initializers (glorot uniform, zero bias), convolutions with bias, batch norm mom
 Keras' epsilon 1e-3. Defaults give the generator 2,042,691 parameters (2,038,467 trainable,
 33 batch norms x 128 moving statistics) and the discriminator 5,219,137 (5,215,425 trainable).
 `upsample="subpixel"` swaps seed 001's upsampling for the paper's sub-pixel convolutions
-(the pretrained SRGAN of seed 000), about 5x less generator work at the same scale.
+(the pretrained SRGAN of seed 000), a 3.3x faster G-only step here (3.08 vs 0.93 img/s, 64 to 256).
 """
 import math
 
