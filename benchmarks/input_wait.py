@@ -16,23 +16,21 @@ import tempfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
 from data_pipelines import write_files  # noqa: E402
-from train_step import StepTimes  # noqa: E402
+from train_step import timed_fit  # noqa: E402
 
-from kgan.archs import ARCHS, TrainingData  # noqa: E402
-from kgan.cli import make_optimizers, parse_options  # noqa: E402
+from kgan.cli import RunOptions  # noqa: E402
+from kgan.systems import SYSTEMS  # noqa: E402
 from pipelines.batches import edges2shoes_batches, paired_batches  # noqa: E402
 from pipelines.sources import ab_folder_source, folder_source  # noqa: E402
 
 
 def median_step(dataset, steps):
-    options = parse_options(["--arch", "pix2pix", "--logdir", "/tmp/kgan-benchmark"])
-    model = ARCHS["pix2pix"].build(options, TrainingData(None, 0, ()), 1)
-    model.compile(*make_optimizers(options, 1), loss=options.loss)
-    times = StepTimes()
-    model.fit(dataset, epochs=1, steps_per_epoch=steps + 3, verbose=0, shuffle=False, callbacks=[times])
-    return float(np.median(np.diff(times.times[2:])))
+    system = SYSTEMS["pix2pix"]
+    config = system.Config()
+    model = system.build(config)
+    system.compile(model, config, RunOptions(), steps_per_epoch=1)
+    return timed_fit(model, dataset, steps)
 
 
 def main():

@@ -1,32 +1,59 @@
-"""`python train.py`: train any kgan architecture on any supported data.
+"""`python train.py`: train any registered system (`--arch`) on any data it supports.
 
-Every failure caused by the user's input ends in one line on stderr and exit status 2.
+The flags are the run options below plus the chosen system's config fields
+(`kgan.systems`); `train.py --arch X --help` lists both. A run directory's `options.json`
+holds the resolved options, so `--resume` continues a run as it was started. Every failure
+caused by the user's input ends in one line on stderr and exit status 2.
 """
 import argparse
+import dataclasses
 import json
 import math
 import os
 import sys
 
+from kgan import config as cfg
+from kgan.config import config, option
 from kgan.errors import UsageError
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
-# Options that define the model and its data: a resumed run takes them from its options.json.
-MODEL_OPTIONS = (
-    "arch", "data", "image_size", "channels", "base_width", "latent_dim", "dropout", "norm",
-    "loss", "batch_size", "lr", "beta1", "precision", "seed", "generator", "discriminator",
-    "load_size", "pairs", "direction", "l1_weight", "cycle_weight", "identity_weight", "pool_size",
-    "scale", "hr_crop", "residual_blocks", "upsample", "global_skip", "content_loss", "vgg_layer", "pretrain_steps",
-)
-# Defaults shared by every arch; each Arch adds its own (kgan.archs).
-COMMON_DEFAULTS = dict(
-    data="sample", latent_dim=100, dropout=0.3, norm="auto", precision="float32", seed=0, generator=None,
-    discriminator=None, pairs="ab", direction="AtoB", l1_weight=100.0, cycle_weight=10.0, identity_weight=5.0,
-    pool_size=50, epochs=25, epochs_decay=0, scale=4, hr_crop=None, residual_blocks=16, upsample="nearest",
-    global_skip=False, content_loss="vgg", vgg_layer="block3_conv3", pretrain_steps=0,
-)
 OPTIONS_FILE = "options.json"
+OPTIONS_FORMAT = 2
+DEFAULT_ARCH = "dcgan"
+
+
+@config
+class RunOptions:
+    """How a run trains, checkpoints and logs (saved in options.json; a resumed run takes
+    them from there unless they are given again)."""
+
+    steps: int = option(None, "total train steps of the run (overrides --epochs)", type=int, minimum=1)
+    epochs: int = option(25, "epochs at the initial learning rate", minimum=1)
+    epochs_decay: int = option(0, "further epochs with the learning rate decaying linearly to 0, as junyanz",
+                               minimum=0)
+    steps_per_epoch: int = option(None, "steps per epoch (default: one pass over the data)", type=int, minimum=1)
+    strategy: str = option("default", "tf.distribute strategy: mirrored = all local devices; multi_worker reads "
+                           "TF_CONFIG", choices=STRATEGIES)
+    jit: bool = option(False, "compile the train step with XLA")
+    steps_per_execution: int = option(1, "train steps per compiled call", minimum=1)
+    checkpoint_every: int = option(500, "save a checkpoint every N steps", minimum=1)
+    keep_checkpoints: int = option(3, "how many recent checkpoints to keep", minimum=1)
+    log_every: int = option(10, "write loss scalars every N steps", minimum=1)
+    sample_every: int = option(100, "write a sample grid at epoch ends at most every N steps (and at the end)",
+                               minimum=1)
+
+
+@dataclasses.dataclass
+class Options:
+    """A resolved command line: the system, its config, the run options and the actions."""
+
+    system: object
+    config: object
+    run: RunOptions
+    logdir: str
+    resume: bool = False
+    export: str = None
+    total_steps: int = None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,157 +61,151 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def build_parser():
-    from kgan.archs import ARCHS
-    from kgan.layers import NORMS
-    from kgan.losses import GAN_MODES
-    from kgan.networks import DISCRIMINATORS, GENERATORS
+def _systems():
+    from kgan.systems import SYSTEMS
 
-    arch_help = "; ".join(f"{a.name}: {a.description}" for a in ARCHS.values())
+    return SYSTEMS
+
+
+def build_parser(system=None):
+    """The train.py parser: shared flags, run options and, for `system`, its own flags."""
+    systems = _systems()
     p = _Parser(
         prog="train.py",
         description="Train a kgan GAN. Scalars, sample grids and the graph go to TensorBoard "
-        "(tensorboard --logdir LOGDIR); checkpoints to LOGDIR/checkpoints.",
+        "(tensorboard --logdir LOGDIR); checkpoints to LOGDIR/checkpoints. Systems: "
+        + "; ".join(f"{s.name}: {s.description}" for s in systems.values())
+        + ". `train.py --arch ARCH --help` lists that system's own flags.",
     )
-    p.add_argument("--arch", choices=sorted(ARCHS), default=None, help=f"architecture ({arch_help}). Default dcgan")
-    p.add_argument("--data", default=None, help="'sample' (embedded data, no download; default), a folder "
-                   "(images; class subfolders for cgan; A|B files or photos for pix2pix; trainA/ trainB/ for cyclegan), "
-                   "or a tfds dataset name such as mnist or cycle_gan/apple2orange")
-    p.add_argument("--data-dir", default=None, help="tfds data directory holding prepared datasets")
-    p.add_argument("--steps", type=int, default=None, help="total train steps (overrides --epochs)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs at the initial learning rate (default 25)")
-    p.add_argument("--epochs-decay", type=int, default=None,
-                   help="further epochs with the learning rate decaying linearly to 0, as junyanz (default 0)")
-    p.add_argument("--steps-per-epoch", type=int, default=None,
-                   help="steps per epoch (default: one pass over the data)")
-    p.add_argument("--batch-size", type=int, default=None, help="global batch size (default: the arch's seed value)")
-    p.add_argument("--image-size", type=int, default=None, help="image side in pixels (default: the arch's)")
-    p.add_argument("--channels", type=int, choices=(1, 3), default=None, help="image channels (default: the arch's)")
-    p.add_argument("--base-width", type=int, default=None, help="width of the first layer (seed: 256 gan, 64 dcgan)")
-    p.add_argument("--latent-dim", type=int, default=None, help="noise dimension (default 100)")
-    p.add_argument("--dropout", type=float, default=None, help="dropout of the MLP discriminator (default 0.3)")
-    p.add_argument("--norm", choices=("auto",) + NORMS, default=None,
-                   help="normalization in conv nets; auto = batch, or sync_batch with several replicas")
-    p.add_argument("--loss", choices=GAN_MODES, default=None,
-                   help="GAN loss (default: the arch's: bce for gan/dcgan/cgan, lsgan for pix2pix/cyclegan)")
-    p.add_argument("--generator", choices=sorted(GENERATORS), default=None,
-                   help="pix2pix/cyclegan generator (default unet_256 / resnet_9blocks)")
-    p.add_argument("--discriminator", choices=sorted(DISCRIMINATORS), default=None,
-                   help="pix2pix/cyclegan discriminator (default basic: 70x70 PatchGAN)")
-    p.add_argument("--load-size", type=int, default=None,
-                   help="pix2pix/cyclegan: resize to this before the random crop of --image-size (default 1.12x)")
-    p.add_argument("--pairs", choices=("ab", "edges"), default=None,
-                   help="pix2pix folder: ab = A|B side-by-side files; edges = photos paired with their edges and "
-                   "color hints (seed 000 shoes). Default ab")
-    p.add_argument("--direction", choices=("AtoB", "BtoA"), default=None, help="pix2pix A|B files: which half is the input")
-    p.add_argument("--l1-weight", type=float, default=None, help="pix2pix L1 weight (default 100)")
-    p.add_argument("--cycle-weight", type=float, default=None, help="CycleGAN cycle-consistency weight (default 10)")
-    p.add_argument("--identity-weight", type=float, default=None, help="CycleGAN identity weight (default 5)")
-    p.add_argument("--pool-size", type=int, default=None, help="CycleGAN fake-image pool size (default 50)")
-    p.add_argument("--scale", type=int, choices=(2, 4, 8), default=None, help="SRGAN upscaling factor (default 4)")
-    p.add_argument("--hr-crop", type=int, default=None,
-                   help="SRGAN: random HR crops of this size (DIV2K-style photos); default: the whole image resized "
-                   "to --image-size as seed 001 does with CelebA")
-    p.add_argument("--residual-blocks", type=int, default=None, help="SRGAN generator residual blocks (default 16)")
-    p.add_argument("--upsample", choices=("nearest", "subpixel"), default=None,
-                   help="SRGAN generator upsampling: nearest + conv 4*width at the higher resolution (seed 001, "
-                   "default) or sub-pixel conv + depth-to-space (paper, seed 000; G step 3.3x faster)")
-    p.add_argument("--global-skip", action="store_true", default=None,
-                   help="SRGAN generator output = bicubic upscale of the input + the network's detail (no tanh; "
-                   "BasicSR MSRResNet); pre-training starts near bicubic quality instead of from noise")
-    p.add_argument("--content-loss", choices=("vgg", "pixel"), default=None,
-                   help="SRGAN content loss: VGG19 features (needs the weights file, see --vgg-weights) or pixel MSE")
-    p.add_argument("--vgg-weights", default=None, metavar="PATH",
-                   help="VGG19 notop weights file (vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5); "
-                   "else $KGAN_VGG19_WEIGHTS or the Keras cache")
-    p.add_argument("--vgg-layer", default=None, help="VGG19 feature layer (default block3_conv3, seed 001; "
-                   "block5_conv4 is the paper's VGG54)")
-    p.add_argument("--pretrain-steps", type=int, default=None,
-                   help="SRGAN: first train G alone on pixel MSE for N steps (SRResNet), counted in --steps")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate for G and D (default 2e-4)")
-    p.add_argument("--beta1", type=float, default=None, help="Adam beta_1 (default: 0.9 gan, 0.5 dcgan/cgan)")
-    p.add_argument("--precision", choices=PRECISIONS, default=None, help="dtype policy (default float32)")
-    p.add_argument("--strategy", choices=STRATEGIES, default="default",
-                   help="tf.distribute strategy: mirrored = all local devices; multi_worker reads TF_CONFIG")
-    p.add_argument("--jit", action="store_true", help="compile the train step with XLA")
-    p.add_argument("--steps-per-execution", type=int, default=1, help="train steps per compiled call")
-    p.add_argument("--logdir", default=None, help="run directory for TensorBoard and checkpoints "
+    p.add_argument("--arch", choices=sorted(systems), default=None,
+                   help=f"the system to train (default {DEFAULT_ARCH}; a resumed run's own)")
+    p.add_argument("--logdir", default=None, help="run directory for TensorBoard, checkpoints and options.json "
                    "(default runs/ARCH-DATA)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --logdir from its latest checkpoint")
-    p.add_argument("--checkpoint-every", type=int, default=500, help="save a checkpoint every N steps")
-    p.add_argument("--keep-checkpoints", type=int, default=3, help="how many recent checkpoints to keep")
-    p.add_argument("--log-every", type=int, default=10, help="write loss scalars every N steps")
-    p.add_argument("--sample-every", type=int, default=100,
-                   help="write a sample grid at epoch ends at most every N steps (and at the end)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --logdir from its latest checkpoint, "
+                   "to its own end or to a new --steps / --epochs")
     p.add_argument("--export", nargs="?", const="saved_models", default=None, metavar="DIR",
                    help="after training, export the generator for TF Serving to DIR/ARCH/VERSION "
                    "(DIR defaults to saved_models)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    cfg.add_arguments(p, RunOptions, "run options")
+    if system is not None:
+        cfg.add_arguments(p, system.Config, f"{system.name} options")
     return p
 
 
-def _resolve(args):
-    """Fills arch-dependent defaults; with --resume takes model options from options.json."""
-    from kgan.archs import ARCHS
+def _flag_owner(flag_name):
+    """The systems that have a flag (for the error on a flag of another system)."""
+    field = flag_name.lstrip("-").split("=")[0].replace("-", "_").removeprefix("no_")
+    return sorted(name for name, s in _systems().items() if field in cfg.names(s.Config))
 
-    if args.resume:
-        if args.logdir is None:
-            raise UsageError("--resume needs --logdir: pass the run directory to continue")
-        path = os.path.join(args.logdir, OPTIONS_FILE)
-        if not os.path.exists(path):
-            raise UsageError(f"no {OPTIONS_FILE} in {args.logdir!r}: it is not a kgan run directory")
+
+def read_options_file(logdir):
+    """(arch, config dict, run dict, total_steps or None) of a run directory; reads the
+    format this version writes and the flat dict of earlier versions."""
+    path = os.path.join(logdir, OPTIONS_FILE)
+    if not os.path.exists(path):
+        raise UsageError(f"no {OPTIONS_FILE} in {logdir!r}: it is not a kgan run directory")
+    try:
         with open(path) as f:
             saved = json.load(f)
-        for key in MODEL_OPTIONS:
-            given, value = getattr(args, key), saved.get(key, COMMON_DEFAULTS.get(key))  # older runs lack newer options
-            if given is not None and given != value:
-                raise UsageError(
-                    f"--{key.replace('_', '-')} {given} differs from the resumed run's {value}: "
-                    "drop it or start a new --logdir"
-                )
-            setattr(args, key, value)
-        return args
-    arch = ARCHS[args.arch or "dcgan"]
-    for key, value in dict(COMMON_DEFAULTS, arch=arch.name, **arch.defaults).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    if args.load_size is None:
-        args.load_size = round(args.image_size * 286 / 256)
-    if args.logdir is None:
-        args.logdir = os.path.join("runs", f"{args.arch}-{os.path.basename(os.path.normpath(args.data))}")
-    return args
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot read {path} ({error}): it is damaged; start a new --logdir") from None
+    if saved.get("format") == OPTIONS_FORMAT:
+        return saved["arch"], saved["config"], saved["run"], saved.get("total_steps")
+    return saved["arch"], saved, saved, saved.get("steps")
 
 
-def _validate(args):
-    for key in ("steps", "epochs", "steps_per_epoch", "batch_size", "image_size", "base_width", "latent_dim",
-                "steps_per_execution", "checkpoint_every", "keep_checkpoints", "log_every", "sample_every", "load_size"):
-        value = getattr(args, key)
-        if value is not None and value < 1:
-            raise UsageError(f"--{key.replace('_', '-')} must be at least 1, got {value}")
-    if not 0 <= args.dropout < 1:
-        raise UsageError(f"--dropout must be in [0, 1), got {args.dropout}")
-    if args.lr <= 0:
-        raise UsageError(f"--lr must be positive, got {args.lr}")
-    if args.load_size < args.image_size:
-        raise UsageError(f"--load-size {args.load_size} is smaller than --image-size {args.image_size}: the crop must fit")
+def load_run(logdir):
+    """(system, config) of the train.py run in `logdir` (kgan.evaluate, the benchmarks)."""
+    from kgan.systems import get_system
+
+    arch, saved_config, _, _ = read_options_file(logdir)
+    system = get_system(arch)
+    return system, cfg.from_dict(system.Config, saved_config)
+
+
+def _resume(first, given_config, given_run):
+    from kgan.systems import get_system
+
+    arch, saved_config, saved_run, total_steps = read_options_file(first.logdir)
+    if first.arch is not None and first.arch != arch:
+        raise UsageError(f"--arch {first.arch} differs from the resumed run's {arch}: drop it or start a new --logdir")
+    system = get_system(arch)
+    config = cfg.from_dict(system.Config, saved_config)
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    for key, value in given_config.items():
+        saved = getattr(config, key)
+        if value != saved and fields[key].metadata["fixed"]:
+            raise UsageError(f"{cfg.flag(key)} {value} differs from the resumed run's {saved}: drop it or start a "
+                             "new --logdir")
+    config = dataclasses.replace(config, **given_config)
+    run = dataclasses.replace(cfg.from_dict(RunOptions, saved_run), **given_run)
+    if given_run.keys() & {"steps", "epochs", "epochs_decay", "steps_per_epoch"}:
+        total_steps = None
+    return system, config, run, total_steps
+
+
+def parse_options(argv=None):
+    """Command line -> resolved, validated `Options` (raises UsageError)."""
+    from kgan.systems import get_system
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first, _ = build_parser().parse_known_args([a for a in argv if a not in ("-h", "--help")])
+    if first.arch is None and not first.resume and {"-h", "--help"} & set(argv):
+        build_parser().parse_args(["--help"])
+    if first.resume and first.logdir is None:
+        raise UsageError("--resume needs --logdir: pass the run directory to continue")
+    if first.resume and first.arch is None:
+        system = get_system(read_options_file(first.logdir)[0])
+    else:
+        system = get_system(first.arch or DEFAULT_ARCH)
+    parser = build_parser(system)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        flag = unknown[0]
+        owners = _flag_owner(flag) if flag.startswith("--") else []
+        if owners:
+            raise UsageError(f"{flag.split('=')[0]} is an option of --arch {', '.join(owners)}, not of --arch "
+                             f"{system.name}: see train.py --arch {system.name} --help")
+        raise UsageError(f"unrecognized arguments: {' '.join(unknown)}")
+    given_config, given_run = cfg.given(args, system.Config), cfg.given(args, RunOptions)
+    total_steps = None
+    if args.resume:
+        system, config, run, total_steps = _resume(args, given_config, given_run)
+    else:
+        config = system.Config(**given_config)
+        run = RunOptions(**given_run)
+    cfg.validate(config)
+    cfg.validate(run)
+    system.check(config)
+    logdir = args.logdir or system.default_logdir(config)
+    _check_writable(logdir)
+    return Options(system, config, run, logdir, args.resume, args.export, total_steps)
+
+
+def _check_writable(logdir):
     try:
-        os.makedirs(args.logdir, exist_ok=True)
-        probe = os.path.join(args.logdir, ".write_probe")
+        os.makedirs(logdir, exist_ok=True)
+        probe = os.path.join(logdir, ".write_probe")
         with open(probe, "w") as f:
             f.write("ok")
         os.remove(probe)
     except OSError as error:
-        raise UsageError(f"cannot write to --logdir {args.logdir!r} ({error.strerror}): pass a writable directory")
+        raise UsageError(f"cannot write to --logdir {logdir!r} ({error.strerror}): pass a writable directory")
 
 
-def _save_options(args, path):
+def save_options(options, config, total_steps):
+    """Writes options.json atomically: the format, the arch, the config, the run options and
+    the run's total steps (what a bare --resume continues to)."""
+    path = os.path.join(options.logdir, OPTIONS_FILE)
+    saved = {"format": OPTIONS_FORMAT, "arch": options.system.name, "config": cfg.to_dict(config),
+             "run": cfg.to_dict(options.run), "total_steps": total_steps}
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        json.dump(vars(args), f, indent=2, sort_keys=True)
+        json.dump(saved, f, indent=2, sort_keys=True)
     os.replace(tmp, path)
 
 
-def _strategy(name):
+def make_strategy(name):
     import tensorflow as tf
 
     if name == "mirrored":
@@ -194,73 +215,54 @@ def _strategy(name):
     return tf.distribute.get_strategy()
 
 
-def make_optimizers(args, steps_per_epoch):
-    """Adam for G and D; with --epochs-decay, junyanz's linear decay after --epochs."""
-    import keras
-
-    from kgan.schedules import LinearDecay
-
-    def learning_rate():
-        if not args.epochs_decay:
-            return args.lr
-        return LinearDecay(args.lr, steps_per_epoch, args.epochs, args.epochs_decay)
-
-    return keras.optimizers.Adam(learning_rate(), beta_1=args.beta1), keras.optimizers.Adam(learning_rate(), beta_1=args.beta1)
-
-
-def train(args):
+def train(options):
     """Runs one training described by resolved, validated options; returns the model."""
     import keras
 
-    from kgan.archs import ARCHS, training_data
     from kgan.callbacks import ProgressBar, SkippedFilesReport, StopAtStep, TensorBoardLogger
     from kgan.checkpoints import CheckpointCallback, Checkpointer
     from kgan.export import export_generator
 
-    arch = ARCHS[args.arch]
-    keras.utils.set_random_seed(args.seed)
-    keras.mixed_precision.set_dtype_policy(args.precision)
-    strategy = _strategy(args.strategy)
-    data = training_data(arch, args)
-    steps_per_epoch = args.steps_per_epoch or max(1, data.steps_per_epoch)
+    system, run = options.system, options.run
+    keras.utils.set_random_seed(options.config.seed)
+    keras.mixed_precision.set_dtype_policy(options.config.precision)
+    strategy = make_strategy(run.strategy)
+    data = system.training_data(options.config)
+    config = system.with_data(options.config, data)
+    steps_per_epoch = run.steps_per_epoch or max(1, data.steps_per_epoch)
 
     with strategy.scope():
-        model = arch.build(args, data, strategy.num_replicas_in_sync)
-        g_optimizer, d_optimizer = make_optimizers(args, steps_per_epoch)
-        model.compile(g_optimizer, d_optimizer, loss=args.loss, jit_compile=args.jit,
-                      steps_per_execution=args.steps_per_execution)
-        checkpointer = Checkpointer(model, os.path.join(args.logdir, "checkpoints"), args.keep_checkpoints)
-        if args.resume:
+        model = system.build(config, strategy.num_replicas_in_sync)
+        system.compile(model, config, run, steps_per_epoch)
+        checkpointer = Checkpointer(model, os.path.join(options.logdir, "checkpoints"), run.keep_checkpoints)
+        if options.resume:
             if checkpointer.restore_latest() is None:
                 raise UsageError(f"no checkpoint in {checkpointer.directory!r} to resume from: drop --resume")
         elif checkpointer.latest is not None:
             raise UsageError(
-                f"{args.logdir!r} already holds a run ({checkpointer.latest}): pass --resume to continue "
+                f"{options.logdir!r} already holds a run ({checkpointer.latest}): pass --resume to continue "
                 "it or choose a new --logdir"
             )
 
-    total_steps = args.steps or (args.epochs + args.epochs_decay) * steps_per_epoch
-    _save_options(args, os.path.join(args.logdir, OPTIONS_FILE))
-    step = int(model.step)
+    total_steps = options.total_steps or run.steps or (run.epochs + run.epochs_decay) * steps_per_epoch
+    save_options(options, config, total_steps)
     names = " + ".join(f"{s.name} ({s.count})" for s in data.sources)
-    print(f"{arch.name} on {names}: steps {step} -> {total_steps}, batch {args.batch_size}, {args.precision}, "
-          f"{strategy.num_replicas_in_sync} replica(s), logdir {args.logdir}", file=sys.stderr)
+    print(f"{system.name} on {names}: steps {int(model.step)} -> {total_steps}, batch {config.batch_size}, "
+          f"{config.precision}, {strategy.num_replicas_in_sync} replica(s), logdir {options.logdir}", file=sys.stderr)
     callbacks = [
-        TensorBoardLogger(args.logdir, args.log_every, args.sample_every, sample_batch=next(iter(data.dataset))),
-        CheckpointCallback(checkpointer, args.checkpoint_every),
+        TensorBoardLogger(options.logdir, run.log_every, run.sample_every, sample_batch=next(iter(data.dataset))),
+        CheckpointCallback(checkpointer, run.checkpoint_every),
         ProgressBar(total_steps),
     ]
     callbacks += [SkippedFilesReport(s.counter, s.name) for s in data.sources if s.counter is not None]
-    # SRGAN: pixel pre-training (SRResNet) up to --pretrain-steps, then the adversarial steps.
-    phases = [(min(args.pretrain_steps, total_steps), True)] if hasattr(model, "pretraining") else []
-    phases.append((total_steps, False))
-    for until, pretraining in phases:
+    start = 0
+    for phase in system.phases(config):
+        until = total_steps if phase.steps is None else min(start + phase.steps, total_steps)
+        start = until
         step = int(model.step)
         if step >= until:
             continue
-        if hasattr(model, "pretraining") and model.pretraining != pretraining:
-            model.pretraining = pretraining
-            model.train_function = None  # retrace the step for the other phase
+        model.set_phase(phase.name)
         try:
             model.fit(
                 data.dataset,
@@ -273,20 +275,13 @@ def train(args):
             )
         except KeyboardInterrupt:
             path = checkpointer.save()
-            print(f"\ninterrupted at step {int(model.step)}: saved {path}; continue with --resume --logdir "
-                  f"{args.logdir}", file=sys.stderr)
+            print(f"\ninterrupted at step {int(model.step)}: saved {path}; continue with "
+                  f"python train.py --resume --logdir {options.logdir}", file=sys.stderr)
             raise
-    if args.export:
-        for path in export_generator(model, args.export, args.arch):
+    if options.export:
+        for path in export_generator(model, options.export, system.name):
             print(f"exported {path}", file=sys.stderr)
     return model
-
-
-def parse_options(argv=None):
-    """Command line -> resolved, validated options (raises UsageError)."""
-    args = _resolve(build_parser().parse_args(argv))
-    _validate(args)
-    return args
 
 
 def main(argv=None):

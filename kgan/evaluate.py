@@ -11,7 +11,6 @@ generator's output, over held-out pairs made from HELD_OUT the way the run made 
 (A|B files, or photos through edges + color hints), without random crops or flips.
 """
 import argparse
-import json
 import os
 import sys
 
@@ -34,40 +33,39 @@ def label_classifier(image_size, channels, num_classes, width=32):
     return keras.Model(images, keras.layers.Dense(num_classes)(x), name="label_classifier")
 
 
-def run_options(logdir, data_kind):
-    """(options, arch) of the train.py run in `logdir`, which must train on `data_kind`."""
-    from kgan.archs import ARCHS
+def load_trained(logdir, systems):
+    """(system, config, model with the latest checkpoint's networks) of the train.py run in
+    `logdir`, which must be of one of `systems` (names); every network is restored."""
+    from kgan.cli import load_run
 
-    path = os.path.join(logdir, "options.json")
-    if not os.path.exists(path):
-        raise UsageError(f"no options.json in {logdir!r}: pass the --logdir of a train.py run")
-    with open(path) as f:
-        options = argparse.Namespace(**json.load(f))
-    arch = ARCHS[options.arch]
-    if arch.data_kind != data_kind:
-        wanted = {"labelled": "a conditional GAN", "paired": "a pix2pix run"}[data_kind]
-        raise UsageError(f"the run in {logdir!r} is a {options.arch}, not {wanted}")
-    return options, arch
+    system, config = load_run(logdir)
+    if system.name not in systems:
+        raise UsageError(f"the run in {logdir!r} is a {system.name}, not a {' or '.join(systems)} run")
+    model = system.build(config)
+    restore_networks(logdir, model)
+    return system, config, model
 
 
-def restore_generator(logdir, model):
-    """Loads the generator weights of the latest checkpoint in `logdir` into `model`."""
+def restore_networks(logdir, model):
+    """Loads every network of `model` (its `networks()`) from the latest checkpoint in
+    `logdir`; a checkpoint that lacks one is an error, not a silent partial restore."""
     latest = tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))
     if latest is None:
         raise UsageError(f"no checkpoint in {logdir!r}/checkpoints: train first")
-    tf.train.Checkpoint(generator=model.generator).restore(latest).expect_partial()
+    status = tf.train.Checkpoint(**model.networks()).restore(latest)
+    status.expect_partial()
+    status.assert_existing_objects_matched()
     return model
 
 
 def conditional_accuracy(logdir, samples_per_class=500, epochs=30, seed=0):
     """Returns (real held-out accuracy, per-class generated accuracy list, chance)."""
-    from kgan.archs import TrainingData
     from pipelines.images import standardize
     from pipelines.sources import resolve_source
 
-    options, arch = run_options(logdir, "labelled")
+    _, options, model = load_trained(logdir, ("cgan",))
     source = resolve_source(options.data, data_dir=options.data_dir, labelled=True)
-    model = restore_generator(logdir, arch.build(options, TrainingData(None, 0, (source,), len(source.class_names)), 1))
+    generator = model.evaluation_generator()
     examples = source.dataset.map(
         lambda e: (standardize(e["image"], options.image_size, options.channels), e["label"])
     ).batch(256)
@@ -87,7 +85,7 @@ def conditional_accuracy(logdir, samples_per_class=500, epochs=30, seed=0):
     generated_accuracy = []
     for k in range(num_classes):
         noise = tf.random.stateless_normal([samples_per_class, options.latent_dim], [seed, k])
-        fake = model.generator([noise, tf.fill([samples_per_class], k)], training=False)
+        fake = generator([noise, tf.fill([samples_per_class], k)], training=False)
         predicted = np.argmax(classifier.predict(fake, verbose=0), -1)
         generated_accuracy.append(float(np.mean(predicted == k)))
     return real_accuracy, generated_accuracy, 1.0 / num_classes, source.class_names
@@ -95,11 +93,10 @@ def conditional_accuracy(logdir, samples_per_class=500, epochs=30, seed=0):
 
 def pix2pix_l1(logdir, held_out, seed=0):
     """(trained, input, untrained) mean L1 to the targets over the held-out pairs."""
-    from kgan.archs import TrainingData
     from pipelines.batches import edges2shoes_batches, paired_batches
     from pipelines.sources import ab_folder_source, folder_source
 
-    options, arch = run_options(logdir, "paired")
+    system, options, trained = load_trained(logdir, ("pix2pix",))
     if options.data == "sample" or options.pairs == "edges":
         source = folder_source(held_out)
         batches = edges2shoes_batches(source, 1, options.image_size, seed=seed)
@@ -107,14 +104,13 @@ def pix2pix_l1(logdir, held_out, seed=0):
         source = ab_folder_source(held_out, options.direction)
         batches = paired_batches(source, 1, options.image_size, options.image_size, flip=False, seed=seed)
     pairs = list(batches.take(source.count))
-    untrained = arch.build(options, TrainingData(None, 0, ()), 1)
-    trained = restore_generator(logdir, arch.build(options, TrainingData(None, 0, ()), 1))
+    untrained = system.build(options)
 
     def l1(outputs):
         return float(np.mean([np.abs(o - p["target"].numpy()).mean() for o, p in zip(outputs, pairs)]))
 
     def generate(model):
-        return [model.generator(p["source"], training=False).numpy() for p in pairs]
+        return [model.evaluation_generator()(p["source"], training=False).numpy() for p in pairs]
 
     return l1(generate(trained)), l1([p["source"].numpy() for p in pairs]), l1(generate(untrained))
 

@@ -7,6 +7,8 @@ import os
 
 import keras
 
+from kgan.errors import UsageError
+
 
 def next_version_directory(base, name):
     """`base/name/<1 + highest existing numeric version>` (1 for a new model)."""
@@ -18,8 +20,12 @@ def next_version_directory(base, name):
 def export_generator(model, base="saved_models", name="generator"):
     """Writes each generator of `model` (CycleGAN: one per direction, named NAME_AtoB and
     NAME_BtoA) with its `serving_default` signature; returns the list of paths."""
+    try:
+        endpoints = model.serving_endpoints()
+    except NotImplementedError as error:
+        raise UsageError(f"{error}: drop --export") from None
     paths = []
-    for suffix, (network, fn, input_signature) in model.serving_endpoints().items():
+    for suffix, (network, fn, input_signature) in endpoints.items():
         path = next_version_directory(base, name + suffix)
         archive = keras.export.ExportArchive()
         archive.track(network)

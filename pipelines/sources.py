@@ -63,6 +63,19 @@ def sample_source():
     return ImageSource(SAMPLE_NAME, dataset, len(images), SAMPLE_CLASSES)
 
 
+def sample_photos_source(size=256):
+    """scikit-image's bundled colour photos (astronaut, coffee, chelsea, rocket, cat,
+    immunohistochemistry, retina, colorwheel), resized to size x size: the embedded default
+    of the image-to-image systems, downloading nothing."""
+    from skimage import data
+
+    names = ("astronaut", "coffee", "chelsea", "rocket", "cat", "immunohistochemistry", "retina", "colorwheel")
+    photos = [tf.image.resize(getattr(data, n)()[..., :3], [size, size], antialias=True).numpy() for n in names]
+    images = np.round(np.stack(photos)).astype(np.uint8)
+    dataset = tf.data.Dataset.from_tensor_slices({"image": images, "label": np.zeros(len(images), np.int32)})
+    return ImageSource("sample photos", dataset, len(images))
+
+
 def list_images(folder):
     """Sorted paths of the image files below `folder`, recursively (case-insensitive suffix)."""
     paths = []

@@ -50,7 +50,8 @@ def test_dcgan_run_writes_scalars_images_graphs_checkpoint_and_serving_export(tm
     assert tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints")).endswith("ckpt-8")
     with open(os.path.join(logdir, "options.json")) as f:
         options = json.load(f)
-    assert options["arch"] == "dcgan" and options["image_size"] == 16 and options["steps"] == 8
+    assert options["format"] == 2 and options["arch"] == "dcgan" and options["total_steps"] == 8
+    assert options["config"]["image_size"] == 16 and options["run"]["steps"] == 8
 
     exported = os.path.join(exports, "dcgan", "1")
     serving = tf.saved_model.load(exported).signatures["serving_default"]
@@ -119,13 +120,6 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     assert int(resumed.step) == saved_step + 3
 
 
-def test_every_flag_has_help_text():
-    parser = cli.build_parser()
-    for action in parser._actions:
-        assert action.help, action.option_strings
-    assert "--precision" in parser.format_help()
-
-
 @pytest.mark.parametrize(
     "argv,message",
     [
@@ -137,6 +131,13 @@ def test_every_flag_has_help_text():
         (["--steps", "0"], "--steps must be at least 1"),
         (["--resume", "--logdir", "{empty}"], "not a kgan run directory"),
         (["--data", "not_a_dataset"], "unknown data"),
+        (["--arch", "pix2pix", "--generator", "global"], "invalid choice: 'global'"),
+        (["--arch", "pix2pix", "--discriminator", "mlp"], "invalid choice: 'mlp'"),
+        (["--arch", "dcgan", "--l1-weight", "10"], "--l1-weight is an option of --arch pix2pix, not of --arch dcgan"),
+        (["--arch", "dcgan", "--image-size", "30"], "--image-size must be a power of two >= 8, got 30"),
+        (["--arch", "pix2pix", "--image-size", "30"], "--image-size of the U-Net generators must be a power of two"),
+        (["--arch", "cyclegan", "--image-size", "16"], "too small for the basic discriminator"),
+        (["--resume"], "--resume needs --logdir"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path, capsys, argv, message):
@@ -194,7 +195,7 @@ def test_evaluate_cgan_reports_accuracies_and_refuses_unconditional_runs(tmp_pat
     gan_run = str(tmp_path / "gan")
     run_train(["--arch", "gan", "--steps", "1", "--logdir", gan_run, "--base-width", "8", "--batch-size", "8"])
     assert evaluate.main(["cgan", "--logdir", gan_run]) == 2
-    assert "not a conditional GAN" in capsys.readouterr().err
+    assert "not a cgan run" in capsys.readouterr().err
 
 
 def test_training_goes_on_past_unreadable_files_and_reports_them(tmp_path, capsys):
@@ -296,4 +297,4 @@ def test_evaluate_pix2pix_compares_with_input_and_untrained(tmp_path, capsys):
     assert evaluate.main(["pix2pix", "--logdir", run, str(held_out)]) == 0
     assert "held-out L1 to the targets: trained" in capsys.readouterr().out
     assert evaluate.main(["cgan", "--logdir", run]) == 2
-    assert "not a conditional GAN" in capsys.readouterr().err
+    assert "not a cgan run" in capsys.readouterr().err

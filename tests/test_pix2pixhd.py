@@ -47,14 +47,13 @@ def test_step_updates_g_and_d_with_finite_losses_and_the_frozen_trunk_stays_put(
     trunk = model.generator.get_layer("global_trunk")
     before = [w.numpy().copy() for w in (*trunk.weights, *model.encoder.weights)]
     local = model.generator.get_layer("local_1_stem").kernel.numpy().copy()
-    model.train_global = False
+    model.set_phase("fix_global")
     history = model.fit(batches(), epochs=1, steps_per_epoch=3, verbose=0)
     assert all(np.isfinite(history.history[name][-1]) for name in Pix2PixHD.loss_names)
     assert history.history["g_feature_matching"][-1] > 0 and history.history["g_vgg"][-1] == 0
     assert all(np.array_equal(a, w.numpy()) for a, w in zip(before, (*trunk.weights, *model.encoder.weights)))
     assert not np.array_equal(local, model.generator.get_layer("local_1_stem").kernel.numpy())
-    model.train_global = True
-    model.train_function = None
+    model.set_phase("train")
     model.fit(batches(), epochs=1, steps_per_epoch=2, verbose=0)
     assert not np.array_equal(before[0], trunk.weights[0].numpy())
     images, columns = model.sample_grid(next(iter(batches(4))))

@@ -34,12 +34,11 @@ def weights(network):
 def test_pretraining_updates_the_generator_only_then_both_train():
     model = tiny_srgan(content="pixel")
     d_before, g_before = weights(model.discriminator), weights(model.generator)
-    model.pretraining = True
+    model.set_phase("pretrain")
     model.fit(sr_batches(), epochs=1, steps_per_epoch=3, verbose=0, shuffle=False)
     assert all(np.array_equal(a, b) for a, b in zip(d_before, weights(model.discriminator)))
     assert not all(np.array_equal(a, b) for a, b in zip(g_before, weights(model.generator)))
-    model.pretraining = False
-    model.train_function = None
+    model.set_phase("train")
     history = model.fit(sr_batches(), epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
     assert not all(np.array_equal(a, b) for a, b in zip(d_before, weights(model.discriminator)))
     assert history.history["g_adversarial"][-1] > 0 and int(model.step) == 5
@@ -63,7 +62,7 @@ def test_pixel_pretraining_raises_validation_psnr():
     model = tiny_srgan(content="pixel")
     batch = next(iter(sr_batches(batch=8)))
     before = float(model.sample_scalars(batch)["val_psnr"])
-    model.pretraining = True
+    model.set_phase("pretrain")
     model.fit(sr_batches(batch=4), epochs=1, steps_per_epoch=200, verbose=0, shuffle=False)
     scalars = model.sample_scalars(batch)
     assert float(scalars["val_psnr"]) > before + 1.5, (before, float(scalars["val_psnr"]))

@@ -1,6 +1,8 @@
 """junyanz `util.ImagePool` (seed 003 CycleGAN) as graph state."""
 import tensorflow as tf
 
+from kgan import rng
+
 
 class ImagePool(tf.Module):
     """A buffer of up to `size` generated images shown to the discriminator instead of
@@ -32,8 +34,8 @@ class ImagePool(tf.Module):
             swap_seed, index_seed = tf.unstack(tf.random.experimental.stateless_split(image_seed, 2))
             count = self.count.read_value()
             filling = count < self.size
-            swapping = tf.logical_and(tf.logical_not(filling), tf.random.stateless_uniform([], swap_seed) > 0.5)
-            random_index = tf.random.stateless_uniform([], index_seed, maxval=self.size, dtype=tf.int32)
+            swapping = tf.logical_and(tf.logical_not(filling), tf.equal(rng.uniform_int([], swap_seed, 2), 1))
+            random_index = rng.uniform_int([], index_seed, self.size)
             index = tf.where(filling, count, random_index)
             returned.append(tf.where(swapping, self.images[index], image))
             stored = tf.tensor_scatter_nd_update(self.images, [[index]], image[tf.newaxis])

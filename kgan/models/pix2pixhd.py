@@ -31,10 +31,11 @@ class Pix2PixHD(AdversarialModel):
     D: 0.5 * (GAN(real) + GAN(fake)); G: GAN(fake as real) + feature_matching_weight *
     sum over scales and blocks but the last of 4 / (n_layers + 1) / num_d * L1(D features
     of fake, of real) [+ vgg_weight * sum_l w_l * L1(VGG_l(fake), VGG_l(real))].
-    `train_global` False freezes the global trunk (and the encoder): NVIDIA's
+    Phase "fix_global" freezes the global trunk (and the encoder): NVIDIA's
     niter_fix_global, training only the local enhancer after loading a trained G1."""
 
     loss_names = ("d_loss", "d_real", "d_fake", "g_loss", "g_gan", "g_feature_matching", "g_vgg")
+    phases = ("fix_global", "train")
 
     def __init__(self, generator, discriminator, num_labels, use_instances=True, encoder=None, vgg_features=None,
                  feature_matching_weight=10.0, vgg_weight=10.0, seed=0, **kwargs):
@@ -45,7 +46,10 @@ class Pix2PixHD(AdversarialModel):
         self.vgg_features = vgg_features
         self.feature_matching_weight = float(feature_matching_weight)
         self.vgg_weight = float(vgg_weight)
-        self.train_global = True
+
+    @property
+    def train_global(self):
+        return self.phase != "fix_global"
 
     def networks(self):
         extra = {"encoder": self.encoder} if self.encoder is not None else {}
@@ -64,9 +68,9 @@ class Pix2PixHD(AdversarialModel):
         return [v for v in variables if id(v) not in frozen]
 
     def build_optimizers(self):
-        train_global, self.train_global = self.train_global, True
+        phase, self.phase = self.phase, "train"
         super().build_optimizers()
-        self.train_global = train_global
+        self.phase = phase
 
     def label_input(self, labels, instances=None):
         """(B, H, W) label ids [and instance ids] -> float (B, H, W, num_labels [+ 1])."""

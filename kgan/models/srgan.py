@@ -18,10 +18,11 @@ class SRGAN(AdversarialModel):
     adversarial_weight * BCE(D(G(LR)), 1) + content_weight * content loss (1e-3 / 1), where
     the content loss is the MSE between frozen VGG19 features of G(LR) and HR
     (`feature_model`, `kgan.perceptual`), or the pixel MSE with feature_model None.
-    While `pretraining` is set, a step is the SRResNet pixel-MSE update of G alone (D and
-    its optimizer untouched); `train.py --pretrain-steps N` runs N such steps first."""
+    In phase "pretrain" a step is the SRResNet pixel-MSE update of G alone (D and its
+    optimizer untouched); `train.py --pretrain-steps N` runs N such steps first."""
 
     loss_names = ("d_loss", "d_real", "d_fake", "g_loss", "g_adversarial", "g_content")
+    phases = ("pretrain", "train")
 
     def __init__(self, generator, discriminator, feature_model=None, adversarial_weight=1e-3, content_weight=1.0,
                  seed=0, **kwargs):
@@ -29,7 +30,10 @@ class SRGAN(AdversarialModel):
         self.feature_model = feature_model
         self.adversarial_weight = float(adversarial_weight)
         self.content_weight = float(content_weight)
-        self.pretraining = False
+
+    @property
+    def pretraining(self):
+        return self.phase == "pretrain"
 
     def content_loss(self, sr, hr):
         if self.feature_model is None:
