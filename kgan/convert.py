@@ -76,17 +76,14 @@ def read_checkpoint(path, trust_pickle=False):
         if trust_pickle:
             return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_stub_pickle_module(torch))
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        if "Unsupported global" in str(error):
-            found = re.search(r"GLOBAL ([\w.]+)", str(error))
+    except Exception as error:  # UnpicklingError, RuntimeError (zip), EOFError ... for damaged files
+        pickled = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(error))
+        if isinstance(error, pickle.UnpicklingError) and pickled:
             raise UsageError(
-                f"{path!r} holds pickled Python objects ({found.group(1) if found else 'a whole model'}), not only "
-                "tensors: unpickling it runs code named in the file; if you trust its source, add --trust-pickle "
-                "(torch.load weights_only=False)") from None
-        raise UsageError(f"cannot read {path!r} as a PyTorch checkpoint (truncated or not a .pth file): "
-                         f"{_first_line(error)}") from None
-    except Exception as error:  # torch raises RuntimeError, EOFError, ValueError ... for damaged files
-        raise UsageError(f"cannot read {path!r} as a PyTorch checkpoint (truncated or not a .pth file): "
+                f"{path!r} holds pickled Python objects ({pickled.group(1)}), not only tensors: unpickling it runs "
+                "code named in the file; if you trust its source, add --trust-pickle (torch.load weights_only=False)"
+            ) from None
+        raise UsageError(f"cannot read {path!r} as a PyTorch checkpoint (truncated, or not a .pth file): "
                          f"{_first_line(error)}") from None
 
 
@@ -107,7 +104,11 @@ def state_dict_of(obj, path, entries=()):
         obj = obj.state_dict()
     if not isinstance(obj, dict) or not obj or not all(hasattr(v, "shape") for v in obj.values()):
         wanted = f" or a dict with {' / '.join(repr(e) for e in entries)}" if entries else ""
-        raise UsageError(f"{path!r} holds no state dict (a mapping of names to tensors{wanted})")
+        content = f"a dict of {sorted(map(str, obj))[:6]}" if isinstance(obj, dict) else type(obj).__name__
+        nested = [(key, guess_format(v)) for key, v in obj.items() if isinstance(v, dict)] \
+            if isinstance(obj, dict) else []
+        hint = next((f"; its {key!r} looks like a {looks} checkpoint" for key, looks in nested if looks), "")
+        raise UsageError(f"{path!r} holds {content}, not a state dict (a mapping of names to tensors{wanted}){hint}")
     state = {key: v.detach().cpu().float().numpy() if hasattr(v, "detach") else np.asarray(v)
              for key, v in obj.items()}
     return strip_prefix(state, "module.")
@@ -146,7 +147,7 @@ def guess_format(state):
         return "junyanz resnet (or a pix2pixhd generator with 2 downsamplings)"
     if blocks:
         return "pix2pixhd global generator"
-    if "model.0.weight" in state:
+    if "model.0.weight" in state and "model.1.weight" not in state:
         return "discriminator (PatchGAN)"
     return None
 
@@ -196,7 +197,8 @@ def convert_sgrvinod(args):
     stages = _count(state, "subpixel_convolutional_blocks.{}.conv.weight")
     if not stages:
         _require(state, "subpixel_convolutional_blocks.0.conv.weight", args.src, "srgan-sgrvinod")
-    options = {"scale": 2**stages, "n_residual_blocks": _count(state, "residual_blocks.{}.conv_block1.conv_block.0.weight"),
+    blocks = _count(state, "residual_blocks.{}.conv_block1.conv_block.0.weight")
+    options = {"scale": 2**stages, "n_residual_blocks": blocks,
                "width": int(width), "channels": int(channels), "variant": "sgrvinod"}
     generator = srgan_generator(**options)
     modules = [("conv_block1.conv_block.0", "head"), ("conv_block1.conv_block.1", "head_prelu")]
@@ -314,7 +316,7 @@ def _pix2pixhd_generator(state, src):
 
     width, channels = _require(state, "model.1.weight", src, "pix2pixhd generator")[:2]
     blocks = _indices(state, r"model\.(\d+)\.conv_block\.1\.weight")
-    if not blocks:
+    if not blocks:  # no ResnetBlock: name the first one of NVIDIA's default GlobalGenerator
         _require(state, "model.16.conv_block.1.weight", src, "pix2pixhd generator")
     n_down, n_blocks = (blocks[0] - 4) // 3, len(blocks)
     norm = _norm_of(state, "model.2")
@@ -391,9 +393,10 @@ def convert_pix2pixhd(args):
             f"{args.label_nc}{' + 1 instance edge map' if use_instances else ''}"
             f"{f' + {features} encoder features' if features else ''} = {wanted}: pass the --label-nc, "
             "--no-instance and --encoder it was trained with")
-    description = f"pix2pixhd {name}, {options}"
+    description = f"pix2pixhd {name}, ngf {options['base_width']}, {options['input_channels']} input channels"
     dropped = _load(generator, state, modules, args.src, description)
-    record = {"builder": f"kgan.networks.pix2pixhd.{'local_enhancer' if 'n_local_enhancers' in options else 'global_generator'}",
+    builder = "local_enhancer" if name == "LocalEnhancer" else "global_generator"
+    record = {"builder": f"kgan.networks.pix2pixhd.{builder}",
               "options": options, "label_nc": args.label_nc, "instances": use_instances}
     if encoder is not None:
         dropped += _load(encoder, encoder_state, encoder_modules, args.encoder, f"pix2pixhd encoder, {encoder_options}")

@@ -7,7 +7,9 @@ Keras' epsilon 1e-3. Defaults give the generator 2,042,691 parameters (2,038,467
 `upsample="subpixel"` swaps seed 001's upsampling for the paper's sub-pixel convolutions,
 a 3.3x faster G-only step here (3.08 vs 0.93 img/s, 64 to 256). `variant="sgrvinod"` is the
 pretrained SRGAN that seed 000 loads (sgrvinod/a-PyTorch-Tutorial-to-Super-Resolution
-`models.py` `SRResNet` / `Generator`), layer for layer, so its weights load unchanged.
+`models.py` `SRResNet` / `Generator`), layer for layer, so its weights load unchanged: at
+its defaults 1,549,462 trainable parameters and 4,224 batch-norm statistics, as the PyTorch
+original counts them.
 """
 import math
 
@@ -72,7 +74,7 @@ def srgan_generator(
     upsample + conv pair is one `NearestUpsampleConv2D`: the same function and weights,
     2.25x fewer multiply-adds.
     upsample "subpixel": each x2 stage is instead conv 3x3 to 4 * width at the lower
-    resolution, depth-to-space 2, PReLU (one slope, as `nn.PReLU()`): SRGAN paper, seed 000.
+    resolution, depth-to-space 2, PReLU (one slope, as `nn.PReLU()`): SRGAN paper.
     global_skip: the output is the bicubic upscale of the input plus the last conv (no tanh),
     so the network learns only the detail bicubic misses (BasicSR's MSRResNet adds its
     bilinear upscale the same way); much faster pixel pre-training.

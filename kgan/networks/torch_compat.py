@@ -80,6 +80,8 @@ def _layer_tensors(layer, output_order=None):
     dropped]) of the module that Keras `layer` stands for. output_order permutes a Conv2D's
     output channels."""
     if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+        if output_order is not None and isinstance(layer, keras.layers.Conv2DTranspose):
+            raise ValueError(f"output_order is for Conv2D layers, not the transposed conv {layer.name!r}")
         order = slice(None) if output_order is None else output_order
         tensors = [("weight", layer.kernel, tuple(int(layer.kernel.shape[axis]) for axis in _TO_TORCH_KERNEL),
                     lambda w: np.transpose(w, _TO_KERAS_KERNEL)[..., order])]
@@ -131,7 +133,8 @@ def load_state_dict(model, state_dict, modules, source="the checkpoint"):
         reported.update(f"{prefix}.{name}" for name in report)
     missing = [key for key in expected if key not in state_dict]
     if missing:
-        raise UsageError(f"{source} lacks key {missing[0]!r} (expected shape {expected[missing[0]][1]}{_more(missing)}): "
+        shape = expected[missing[0]][1]
+        raise UsageError(f"{source} lacks key {missing[0]!r} (expected shape {shape}{_more(missing)}): "
                          "it is not a checkpoint of this network")
     unexpected = [key for key in state_dict if key not in expected and key not in optional]
     if unexpected:
