@@ -24,11 +24,19 @@ def export_generator(model, base="saved_models", name="generator"):
         endpoints = model.serving_endpoints()
     except NotImplementedError as error:
         raise UsageError(f"{error}: drop --export") from None
+    return export_endpoints(endpoints, base, name)
+
+
+def export_endpoints(endpoints, base="saved_models", name="generator"):
+    """Writes each {suffix: (network or list of networks, function, input signature)}
+    endpoint as the `serving_default` signature of the SavedModel
+    `base/NAME+suffix/<next version>`; returns the list of paths."""
     paths = []
     for suffix, (network, fn, input_signature) in endpoints.items():
         path = next_version_directory(base, name + suffix)
         archive = keras.export.ExportArchive()
-        archive.track(network)
+        for tracked in network if isinstance(network, (list, tuple)) else [network]:
+            archive.track(tracked)
         archive.add_endpoint("serving_default", fn, input_signature=input_signature)
         archive.write_out(path, verbose=False)
         paths.append(path)

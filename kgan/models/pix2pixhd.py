@@ -2,7 +2,8 @@
 import tensorflow as tf
 
 from kgan.models.base import AdversarialModel
-from pipelines.images import to_uint8
+from kgan.models.translation import pad_to_multiple
+from pipelines.images import to_uint8, to_unit_range
 
 # NVIDIA VGGLoss: L1 on relu1_1 .. relu5_1 with these weights.
 VGG_LAYER_WEIGHTS = (1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0)
@@ -17,6 +18,42 @@ def instance_edges(instances):
     edges = (tf.concat([column, horizontal], 2) | tf.concat([horizontal, column], 2)
              | tf.concat([row, vertical], 1) | tf.concat([vertical, row], 1))
     return tf.cast(edges, tf.float32)[..., tf.newaxis]
+
+
+def label_input(labels, num_labels, instances=None):
+    """NVIDIA `encode_input`: (B, H, W) label ids [and instance ids] -> float32 (B, H, W,
+    num_labels [+ 1]), the one-hot labels [and the instance edge map]."""
+    x = tf.one_hot(tf.cast(labels, tf.int32), num_labels, dtype=tf.float32)
+    if instances is not None:
+        x = tf.concat([x, instance_edges(instances)], -1)
+    return x
+
+
+def label_endpoint(generator, num_labels, use_instances, multiple, encoder=None):
+    """(networks, function, input signature) for TF Serving: "labels" int32 (B, H, W) label
+    ids [+ "instances" int32 (B, H, W) instance ids] [+ "real_images" uint8 (B, H, W, 3),
+    whose per-instance encoder features join G's input: NVIDIA's --use_encoded_image] of any
+    size -> {"images": uint8 (B, H, W, 3)}; padded inside to `multiple` (repeating the last
+    row and column), cropped back. The encoder needs the instances."""
+    if encoder is not None and not use_instances:
+        raise ValueError("the feature encoder averages over instances: use_instances must be set")
+    specs = [tf.TensorSpec([None, None, None], tf.int32, name="labels")]
+    if use_instances:
+        specs.append(tf.TensorSpec([None, None, None], tf.int32, name="instances"))
+    if encoder is not None:
+        specs.append(tf.TensorSpec([None, None, None, 3], tf.uint8, name="real_images"))
+
+    def generate(labels, *rest):
+        shape = tf.shape(labels)
+        rest = [pad_to_multiple(x, multiple) for x in rest]
+        instances = rest[0] if use_instances else None
+        x = label_input(pad_to_multiple(labels, multiple), num_labels, instances)
+        if encoder is not None:
+            features = encoder([to_unit_range(rest[-1]), instances], training=False)
+            x = tf.concat([x, tf.cast(features, x.dtype)], -1)
+        return {"images": to_uint8(generator(x, training=False)[:, : shape[1], : shape[2]])}
+
+    return [generator] + ([encoder] if encoder is not None else []), generate, specs
 
 
 class Pix2PixHD(AdversarialModel):
@@ -74,10 +111,7 @@ class Pix2PixHD(AdversarialModel):
 
     def label_input(self, labels, instances=None):
         """(B, H, W) label ids [and instance ids] -> float (B, H, W, num_labels [+ 1])."""
-        x = tf.one_hot(tf.cast(labels, tf.int32), self.num_labels, dtype=tf.float32)
-        if self.use_instances:
-            x = tf.concat([x, instance_edges(instances)], -1)
-        return x
+        return label_input(labels, self.num_labels, instances if self.use_instances else None)
 
     def generator_input(self, label_input, images, instances):
         if self.encoder is None:

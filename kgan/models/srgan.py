@@ -2,7 +2,12 @@
 import tensorflow as tf
 
 from kgan.models.base import AdversarialModel
-from pipelines.images import to_uint8
+from pipelines.images import to_uint8, to_unit_range
+
+# torchvision's ImageNet statistics (sgrvinod `utils.convert_image(..., "imagenet-norm")`).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+INPUT_NORMALIZATIONS = ("unit", "imagenet")
 
 
 def psnr(images, reference):
@@ -88,10 +93,26 @@ class SRGAN(AdversarialModel):
 
     def serving_endpoints(self):
         """{"": uint8 (B, H, W, 3) of any size -> {"images": uint8 (B, sH, sW, 3)}}."""
-        generator = self.generator
-        spec = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
+        return {"": upscale_endpoint(self.generator)}
 
-        def upscale(images):
-            return {"images": to_uint8(generator(tf.cast(images, tf.float32) / 127.5 - 1.0, training=False))}
 
-        return {"": (generator, upscale, [spec])}
+def normalize_input(images, normalization="unit"):
+    """uint8 (B, H, W, 3) -> float32 generator input: "unit" [-1, 1] (kgan's SRGAN), or
+    "imagenet" (x / 255 - mean) / std per channel (sgrvinod's pretrained SRGAN)."""
+    if normalization == "unit":
+        return to_unit_range(images)
+    if normalization == "imagenet":
+        return (tf.cast(images, tf.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+    raise ValueError(f"unknown input normalization {normalization!r}; choose one of {', '.join(INPUT_NORMALIZATIONS)}")
+
+
+def upscale_endpoint(generator, input_normalization="unit"):
+    """(generator, function, input signature) for TF Serving: "images" uint8 (B, H, W, 3) of
+    any size -> {"images": uint8 (B, sH, sW, 3)}, the generator's tanh output in [-1, 1]
+    rounded to uint8; the input normalized once, inside (`normalize_input`)."""
+    spec = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
+
+    def upscale(images):
+        return {"images": to_uint8(generator(normalize_input(images, input_normalization), training=False))}
+
+    return generator, upscale, [spec]
