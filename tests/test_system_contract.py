@@ -173,3 +173,32 @@ def test_ten_mixed_precision_steps_without_nan(name, precision):
     history = fit_steps(model, system.synthetic_batch(config), 10)
     assert all(np.isfinite(values[-1]) for values in history.history.values())
     assert all(np.all(np.isfinite(w)) for net in network_weights(model) for w in net)
+
+
+def test_a_new_system_is_one_module_registered_once(tmp_path, capsys):
+    """What a contributor writes for a new system (here in the test): a config and a System;
+    registering it gives it --arch, its own flags, one-line errors and training."""
+    from kgan.config import config, option
+    from kgan.systems import register
+    from kgan.systems.gan import GANConfig, MLPGANSystem
+
+    @config
+    class DemoConfig(GANConfig):
+        demo_depth: int = option(3, "dense layers of G and D", minimum=1)
+
+    class DemoSystem(MLPGANSystem):
+        name = "demo"
+        description = "a demonstration system"
+        Config = DemoConfig
+
+    register(DemoSystem())
+    try:
+        assert "--demo-depth" in cli.build_parser(SYSTEMS["demo"]).format_help()
+        assert cli.main(["--arch", "gan", "--demo-depth", "2", "--logdir", str(tmp_path / "x")]) == 2
+        assert "--demo-depth is an option of --arch demo, not of --arch gan" in capsys.readouterr().err
+        model = cli.train(cli.parse_options(["--arch", "demo", "--data", "sample", "--steps", "2", "--demo-depth",
+                                             "2", "--logdir", str(tmp_path / "run"), *tiny_flags(SYSTEMS["demo"])]))
+        assert int(model.step) == 2
+        assert cli.load_run(str(tmp_path / "run"))[1].demo_depth == 2
+    finally:
+        del SYSTEMS["demo"]
