@@ -416,7 +416,6 @@ class SynthesisNetwork(_Layer):
         self.channel_base, self.channel_max = int(channel_base), int(channel_max)
         self.num_fp16_res, self.conv_clamp = int(num_fp16_res), conv_clamp
         self.block_resolutions = [2 ** i for i in range(2, int(math.log2(image_size)) + 1)]
-        self.blocks = []
         self.num_ws = 0
         for res in self.block_resolutions:
             block = SynthesisBlock(
@@ -424,10 +423,14 @@ class SynthesisNetwork(_Layer):
                 channels_at(res, channel_base, channel_max), self.w_dim, res, img_channels=self.channels,
                 conv_clamp=conv_clamp, first_noise_index=self.num_ws,
                 dtype=_block_dtype(res, image_size, self.num_fp16_res), name=f"b{res}")
-            self.blocks.append(block)
+            setattr(self, f"b{res}", block)  # an attribute, not a list: see MappingNetwork
             self.num_ws += block.num_conv
         self.num_ws += 1
         self.built = True
+
+    @property
+    def blocks(self):
+        return [getattr(self, f"b{res}") for res in self.block_resolutions]
 
     def call(self, ws, noise_mode="random", noise_seed=None):
         ws = tf.cast(ws, tf.float32)
@@ -475,11 +478,16 @@ class MappingNetwork(_Layer):
         features = [self.z_dim + embed] + [self.layer_features] * (self.num_layers - 1) + [self.w_dim]
         self.embed = (EqualizedDense(self.num_classes, embed, dtype="float32", name="embed")
                       if self.num_classes else None)
-        self.fcs = [EqualizedDense(features[i], features[i + 1], activation="lrelu", lr_multiplier=lr_multiplier,
-                                   dtype="float32", name=f"fc{i}") for i in range(self.num_layers)]
+        for i in range(self.num_layers):  # attributes, not a list: tf.train.Checkpoint skips Keras' tracked lists
+            setattr(self, f"fc{i}", EqualizedDense(features[i], features[i + 1], activation="lrelu",
+                                                   lr_multiplier=lr_multiplier, dtype="float32", name=f"fc{i}"))
         self.w_avg = (self.add_weight(name="w_avg", shape=(self.w_dim,), initializer="zeros", trainable=False,
                                       aggregation="mean") if w_avg_beta is not None else None)
         self.built = True
+
+    @property
+    def fcs(self):
+        return [getattr(self, f"fc{i}") for i in range(self.num_layers)]
 
     def call(self, z, labels=None, truncation_psi=1.0, truncation_cutoff=None):
         parts = []
