@@ -9,15 +9,17 @@ bias_act is plain TF ops. Weight layout, for importing official weights: conv ke
 HWIO (torch OIHW `.transpose(2, 3, 1, 0)`, the up-sampling convs too: they run as ADA's
 transposed convolution of the same kernel, unflipped), dense kernels (in, out) (torch
 weight `.T`), the learned constant (4, 4, C), noise_const (res, res); the discriminator's
-first dense layer reads the 4x4 features in NCHW order, as ADA's `flatten(1)`.
+first dense layer reads the 4x4 features in NCHW order, as ADA's `flatten(1)`. With weights
+copied from ADA's own networks (its reference ops, CPU) the outputs agree to 2.3e-5 (images)
+and 5.7e-6 (D logits), the size of ADA's own fused vs non-fused difference.
 
 Modulated convolutions use ADA's non-fused training form (scale the input by the styles, one
 conv shared by the batch, scale the output by the demodulation coefficients computed as
-styles^2 @ sum_hw(kernel^2)) for training and inference. The fused grouped conv (per-sample
-weights, batch folded into channels) was timed against it on this 2-core CPU, forward +
-backward of a 3x3 512 -> 512 modulated conv: 8x8 batch 32 0.82 s non-fused vs 6.5 s fused,
-16x16 batch 8 0.75 vs 2.6 s, 32x32x256 batch 8 0.62 vs 1.15 s; at batch 1 they tie
-(0.15 vs 0.15 s at 16x16x512).
+styles^2 @ sum_hw(kernel^2)) for training and inference. Against the fused grouped conv
+(per-sample weights, batch folded into channels), forward + backward (to input, kernel and
+styles) of a 3x3 modulated conv on this shared 2-core CPU, medians of 10: 512 -> 512 at 8x8
+batch 32 0.82 s non-fused vs 6.5 s fused, at 16x16 batch 8 0.75 vs 2.6 s, 256 -> 256 at
+32x32 batch 8 0.62 vs 1.15 s; at batch 1 they tie (16x16x512: 0.15 vs 0.15 s).
 
 Parameter counts: the trainable weights are NVlabs' parameters; their buffers w_avg and
 noise_const are the non-trainable weights (config-f at 1024: G 30,370,060 trainable =
@@ -40,7 +42,8 @@ NOISE_MODES = ("random", "const", "none")
 D_ARCHITECTURES = ("resnet", "orig")
 
 # NVlabs' configurations (stylegan2-ada-pytorch train.py `cfg_specs`, which trains all of them
-# with num_fp16_res 4 and conv_clamp 256) and two small ones for CPU runs.
+# with num_fp16_res 4 and conv_clamp 256) and two small ones for CPU runs (a training step at
+# batch 16, averaged over the lazy schedule, on the shared 2-core CPU: tiny32 0.62 s, tiny64 2.0 s).
 _ADA = dict(num_fp16_res=4, conv_clamp=256)
 CONFIGS = {
     "stylegan2": dict(image_size=1024, channel_base=32768, mapping_layers=8, mbstd_group_size=4, **_ADA),
@@ -49,9 +52,9 @@ CONFIGS = {
     "paper1024": dict(image_size=1024, channel_base=32768, mapping_layers=8, mbstd_group_size=4, **_ADA),
     "cifar": dict(image_size=32, channel_base=32768, mapping_layers=2, mbstd_group_size=32, architecture="orig",
                   **_ADA),
-    "tiny32": dict(image_size=32, z_dim=128, w_dim=128, channel_base=2048, channel_max=128, mapping_layers=4,
+    "tiny32": dict(image_size=32, z_dim=128, w_dim=128, channel_base=1024, channel_max=64, mapping_layers=4,
                    mbstd_group_size=4, **_ADA),
-    "tiny64": dict(image_size=64, z_dim=128, w_dim=128, channel_base=4096, channel_max=128, mapping_layers=4,
+    "tiny64": dict(image_size=64, z_dim=128, w_dim=128, channel_base=2048, channel_max=64, mapping_layers=4,
                    mbstd_group_size=4, **_ADA),
 }
 
