@@ -11,6 +11,7 @@ from kgan.networks.patchgan import patch_discriminator
 from kgan.networks.pix2pixhd import global_generator, local_enhancer, multiscale_discriminator
 from kgan.networks.resnet import resnet_generator
 from kgan.networks.srgan import srgan_discriminator, srgan_generator
+from kgan.networks.stylegan2 import stylegan2_discriminator, stylegan2_generator
 from kgan.networks.unet import unet_generator
 
 GENERATORS = {
@@ -25,6 +26,7 @@ GENERATORS = {
     "resnet_9blocks_seed000": partial(resnet_generator, variant="seed000"),
     "global": global_generator,
     "local": local_enhancer,
+    "stylegan2": stylegan2_generator,
 }
 DISCRIMINATORS = {
     "mlp": mlp_discriminator,
@@ -34,6 +36,7 @@ DISCRIMINATORS = {
     "n_layers": patch_discriminator,
     "patch_seed000": partial(patch_discriminator, variant="seed000"),
     "multiscale": multiscale_discriminator,
+    "stylegan2": stylegan2_discriminator,
 }
 
 
@@ -70,4 +73,6 @@ __all__ = [
     "global_generator",
     "local_enhancer",
     "multiscale_discriminator",
+    "stylegan2_generator",
+    "stylegan2_discriminator",
 ]
