@@ -366,7 +366,7 @@ def real_statistics(real, extractor, image_size, channels, batch_size=50, limit=
     """FeatureStatistics of REAL: a cached .npz (`save_statistics` / the cache), a folder,
     "sample" or a prepared tfds name (`pipelines.sources.resolve_source`), its images
     prepared by `source_batches`; folders and datasets go through `cache` (a StatisticsCache)."""
-    from pipelines.sources import resolve_source
+    from pipelines.sources import SAMPLE_NAME, resolve_source
 
     if real.endswith(".npz"):
         if not os.path.isfile(real):
@@ -375,8 +375,10 @@ def real_statistics(real, extractor, image_size, channels, batch_size=50, limit=
     source = resolve_source(real, data_dir=data_dir)
     if os.path.isdir(real):
         identity = folder_identity(real)
+    elif real == SAMPLE_NAME:
+        identity = SAMPLE_NAME
     else:
-        identity = f"{source.name}:{os.path.abspath(os.path.expanduser(data_dir or '~/tensorflow_datasets'))}"
+        identity = f"tfds:{source.name}:{os.path.abspath(os.path.expanduser(data_dir or '~/tensorflow_datasets'))}"
     key = {"data": identity, "image_size": image_size, "channels": channels, "limit": limit}
     count = min(source.count, limit or source.count)
     return (cache or StatisticsCache()).statistics(
@@ -548,9 +550,9 @@ def run_fid(args):
         args.model, args.real, metrics, args.num_gen, args.num_real, args.batch_size, weights, args.image_size,
         args.source, args.num_classes, args.data_dir, args.cache_dir, args.seed)
     if "fid" in results:
-        print(f"fid {results['fid']:.4f}")
+        print(f"fid {results['fid']:.6g}")
     if "kid" in results:
-        print(f"kid {results['kid']:.6f} (std {results['kid_std']:.6f} over {KID_SUBSETS} subsets)")
+        print(f"kid {results['kid']:.6g} (std {results['kid_std']:.3g} over {KID_SUBSETS} subsets)")
     if "precision" in results:
         print(f"precision {results['precision']:.4f} recall {results['recall']:.4f} (k=3)")
     print(f"{info['num_gen']} generated vs {info['num_real']} real images at {info['image_size']}px, "

@@ -243,7 +243,8 @@ def test_metrics_callback_writes_kid_every_n_steps_with_one_trace(tmp_path):
 
     callback = MetricsCallback(generate, real, extractor, writer, every=2, num_gen=24, metrics=("kid", "fid"),
                                batch_size=10)
-    model.fit(image_batches(data, 16, 3, 8), epochs=1, steps_per_epoch=6, callbacks=[callback], verbose=0, shuffle=False)
+    model.fit(image_batches(data, 16, 3, 8), epochs=1, steps_per_epoch=6, callbacks=[callback], verbose=0,
+              shuffle=False)
     assert [step for step, _ in callback.history] == [2, 4, 6]
     assert extractor.features.experimental_get_tracing_count() == 1
     events = EventAccumulator(str(tmp_path / "logs"), size_guidance={"tensors": 0})
