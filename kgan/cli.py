@@ -138,9 +138,11 @@ def _resume(first, given_config, given_run):
             raise UsageError(f"{cfg.flag(key)} {value} differs from the resumed run's {saved}: drop it or start a "
                              "new --logdir")
     config = dataclasses.replace(config, **given_config)
-    run = dataclasses.replace(cfg.from_dict(RunOptions, saved_run), **given_run)
+    run = cfg.from_dict(RunOptions, saved_run)
     if given_run.keys() & {"steps", "epochs", "epochs_decay", "steps_per_epoch"}:
-        total_steps = None
+        total_steps = None  # the given length replaces the saved one
+        run = dataclasses.replace(run, steps=None)
+    run = dataclasses.replace(run, **given_run)
     return system, config, run, total_steps
 
 

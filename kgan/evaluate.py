@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgan.errors import UsageError
+from kgan.metrics import add_fid_arguments, run_fid
 
 
 def label_classifier(image_size, channels, num_classes, width=32):
@@ -190,9 +191,12 @@ def main(argv=None):
     sr.add_argument("--scale", type=int, choices=(2, 4, 8), default=4, help="the model's upscaling factor")
     sr.add_argument("--tile", type=int, default=128, help="tile size in LR pixels for large images (0: whole)")
     sr.add_argument("--overlap", type=int, default=16, help="LR pixels shared by neighbouring tiles")
+    add_fid_arguments(commands.add_parser("fid", help="FID, KID, precision/recall of an exported generator"))
     args = parser.parse_args(argv)
     try:
-        if args.command == "sr":
+        if args.command == "fid":
+            run_fid(args)
+        elif args.command == "sr":
             from kgan.upscale import load_upscaler
 
             upscale, scale = load_upscaler(args.model)

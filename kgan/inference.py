@@ -12,16 +12,21 @@ from pipelines.images import decode_image
 from pipelines.sources import list_images
 
 
-def load_serving(path, wanted):
-    """serving_default of the SavedModel at `path` or at its highest numeric version; it
-    must map "images" uint8 to images. `wanted` names the runs that export such a model."""
+def load_signature(path):
+    """serving_default of the SavedModel at `path` or at its highest numeric version."""
     if os.path.isdir(path) and not os.path.exists(os.path.join(path, "saved_model.pb")):
         versions = [int(d) for d in os.listdir(path) if d.isdigit()]
         if versions:
             path = os.path.join(path, str(max(versions)))
     if not os.path.exists(os.path.join(path, "saved_model.pb")):
         raise UsageError(f"no SavedModel at {path!r}: pass a folder written by train.py --export")
-    serving = tf.saved_model.load(path).signatures["serving_default"]
+    return tf.saved_model.load(path).signatures["serving_default"]
+
+
+def load_serving(path, wanted):
+    """`load_signature(path)`, which must map "images" uint8 to images. `wanted` names the
+    runs that export such a model."""
+    serving = load_signature(path)
     inputs = serving.structured_input_signature[1]
     if list(inputs) != ["images"] or inputs["images"].dtype != tf.uint8:
         raise UsageError(f"{path!r} is not an image-to-image model (its inputs are {list(inputs)}): export {wanted}")

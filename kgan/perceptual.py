@@ -5,15 +5,14 @@ Seed 001 `build_vgg`: ImageNet VGG19 cut at `layers[9]` (`block3_conv3`, 1/4 res
 images straight into VGG, the model here applies VGG's own "caffe" preprocessing first.
 Nothing is downloaded: the ImageNet weights file must already be on disk.
 """
-import os
-
 import keras
 
-from kgan.errors import UsageError
+from kgan.weights import ApplicationWeights
 
 WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
-WEIGHTS_URL = f"https://storage.googleapis.com/tensorflow/keras-applications/vgg19/{WEIGHTS_FILE}"
 WEIGHTS_ENV = "KGAN_VGG19_WEIGHTS"
+VGG19_WEIGHTS = ApplicationWeights("VGG19", WEIGHTS_FILE, "vgg19", "--vgg-weights", WEIGHTS_ENV,
+                                   alternative="--content-loss pixel trains without VGG")
 IMAGENET_BGR_MEAN = (103.939, 116.779, 123.68)  # keras.applications.imagenet_utils, "caffe"
 
 
@@ -37,40 +36,13 @@ class CaffePreprocess(keras.layers.Layer):
         return {**super().get_config(), "input_range": self.input_range}
 
 
-def _keras_cache_dir():
-    """Where `keras.utils.get_file` caches application weights: $KERAS_HOME or ~/.keras
-    (/tmp/.keras when the home directory is not writable), read at call time."""
-    if os.environ.get("KERAS_HOME"):
-        base = os.environ["KERAS_HOME"]
-    else:
-        home = os.path.expanduser("~")
-        base = os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
-    return os.path.join(base, "models")
-
-
 def resolve_vgg_weights(weights="imagenet"):
     """None (random init, tests only) or the path of a VGG19 no-top weights file.
 
     weights: a path; or "imagenet": $KGAN_VGG19_WEIGHTS if set, else the Keras cache copy
     of WEIGHTS_FILE. Raises UsageError (one line) if the file is not there.
     """
-    if weights is None:
-        return None
-    hint = (
-        f"get {WEIGHTS_FILE} ({WEIGHTS_URL}) and pass --vgg-weights PATH or set {WEIGHTS_ENV}=PATH "
-        f"(or put it in {_keras_cache_dir()}/); --content-loss pixel trains without VGG"
-    )
-    if weights == "imagenet":
-        if os.environ.get(WEIGHTS_ENV):
-            weights = os.environ[WEIGHTS_ENV]
-        else:
-            cached = os.path.join(_keras_cache_dir(), WEIGHTS_FILE)
-            if os.path.isfile(cached):
-                return cached
-            raise UsageError(f"VGG19 ImageNet weights not found: {hint}")
-    if not os.path.isfile(weights):
-        raise UsageError(f"VGG19 weights file {weights} does not exist: {hint}")
-    return weights
+    return VGG19_WEIGHTS.resolve(weights)
 
 
 def vgg_feature_model(layer="block3_conv3", weights="imagenet", input_range=(-1, 1), name="vgg19_features"):
@@ -84,13 +56,7 @@ def vgg_feature_model(layer="block3_conv3", weights="imagenet", input_range=(-1,
     policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy("float32")
     try:
-        try:
-            vgg = keras.applications.VGG19(include_top=False, weights=path, input_shape=(None, None, 3))
-        except (ValueError, OSError) as error:
-            first_line = (str(error).strip() or type(error).__name__).splitlines()[0]
-            raise UsageError(
-                f"cannot load VGG19 weights from {path} (expected {WEIGHTS_FILE}): {first_line}"
-            ) from error
+        vgg = VGG19_WEIGHTS.load(keras.applications.VGG19, path, include_top=False, input_shape=(None, None, 3))
         names = [candidate.name for candidate in vgg.layers[1:]]
         if layer not in names:
             raise ValueError(f"unknown VGG19 layer {layer!r}; choose one of {', '.join(names)}")
