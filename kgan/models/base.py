@@ -147,10 +147,14 @@ class AdversarialModel(keras.Model):
     def _global_batch_draw(self, draw, shape, salt):
         """`draw(global shape, seed)` for the whole global batch, sliced to this replica's
         rows: shape[0] is the per-replica batch, so a step's random numbers are the same
-        on one device as on several (the mirrored step equals the one-device step)."""
+        on one device as on several (the mirrored step equals the one-device step). A
+        scalar (shape []) is one draw shared by every replica."""
+        if isinstance(shape, (list, tuple)) and not shape:
+            return draw(shape, self.step_seed(salt))
         replica, replicas = self._replica()
+        shape = tf.cast(tf.convert_to_tensor(shape), tf.int32)
         batch = shape[0]
-        values = draw([batch * replicas, *shape[1:]], self.step_seed(salt))
+        values = draw(tf.concat([shape[:1] * replicas, shape[1:]], 0), self.step_seed(salt))
         return values[replica * batch : (replica + 1) * batch]
 
     def random_normal(self, shape, salt):
