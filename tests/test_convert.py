@@ -641,44 +641,46 @@ def small_checkpoints(tmp_path_factory):
     return types.SimpleNamespace(folder=folder, resnet=resnet, srgan=srgan)
 
 
-def _bad(capsys, tmp_path, argv, *fragments):
+def assert_refused(capsys, tmp_path, argv, *fragments):
+    """Asserts that kgan.convert refuses `argv` with one stderr line holding every fragment, exit
+    2, and writes nothing."""
     line = assert_one_line_error(capsys, argv[:2] + [tmp_path / "out"] + argv[2:], *fragments)
     assert not (tmp_path / "out").exists()
     return line
 
 
 def test_wrong_format_for_the_file_names_what_it_looks_like(capsys, tmp_path, small_checkpoints):
-    _bad(capsys, tmp_path, ["srgan-sgrvinod", small_checkpoints.folder / "latest_net_G.pth"],
+    assert_refused(capsys, tmp_path, ["srgan-sgrvinod", small_checkpoints.folder / "latest_net_G.pth"],
          "is not a srgan-sgrvinod checkpoint", "'conv_block1.conv_block.0.weight'", "looks like a junyanz resnet")
-    _bad(capsys, tmp_path, ["junyanz", small_checkpoints.folder / "srgan.pth.tar"],
+    assert_refused(capsys, tmp_path, ["junyanz", small_checkpoints.folder / "srgan.pth.tar"],
          "holds a dict of ['generator'], not a state dict", "its 'generator' looks like a srgan-sgrvinod checkpoint")
     text = tmp_path / "notes.pth"
     text.write_text("not a checkpoint\n")
-    _bad(capsys, tmp_path, ["pix2pixhd", text], "cannot read", "truncated, or not a .pth file")
+    assert_refused(capsys, tmp_path, ["pix2pixhd", text], "cannot read", "truncated, or not a .pth file")
 
 
 def test_truncated_file(capsys, tmp_path, small_checkpoints):
     data = (small_checkpoints.folder / "latest_net_G.pth").read_bytes()
     (tmp_path / "truncated.pth").write_bytes(data[: len(data) // 2])
-    _bad(capsys, tmp_path, ["junyanz", tmp_path / "truncated.pth"], "truncated.pth", "cannot read",
+    assert_refused(capsys, tmp_path, ["junyanz", tmp_path / "truncated.pth"], "truncated.pth", "cannot read",
          "truncated, or not a .pth file")
 
 
 def test_checkpoint_of_another_architecture_names_the_key_and_shape(capsys, tmp_path, small_checkpoints):
     resnet = small_checkpoints.folder / "latest_net_G.pth"
-    _bad(capsys, tmp_path, ["junyanz", resnet, "--netG", "unet_256"], "is not a junyanz unet checkpoint",
+    assert_refused(capsys, tmp_path, ["junyanz", resnet, "--netG", "unet_256"], "is not a junyanz unet checkpoint",
          "looks like a junyanz resnet")
-    _bad(capsys, tmp_path, ["junyanz", resnet, "--netG", "resnet_9blocks"],
+    assert_refused(capsys, tmp_path, ["junyanz", resnet, "--netG", "resnet_9blocks"],
          "lacks key 'model.16.conv_block.1.weight' (expected shape (8, 8, 3, 3), and 15 more)",
          "not a checkpoint of this network")
-    _bad(capsys, tmp_path, ["junyanz", resnet, "--norm", "batch"],
+    assert_refused(capsys, tmp_path, ["junyanz", resnet, "--norm", "batch"],
          "lacks key 'model.2.weight' (expected shape (2,)")
-    _bad(capsys, tmp_path, ["pix2pixhd", resnet], "takes 3 input channels", "--label-nc 35 + 1 instance edge map = 36")
+    assert_refused(capsys, tmp_path, ["pix2pixhd", resnet], "takes 3 input channels", "--label-nc 35 + 1 instance edge map = 36")
     torch = _torch()
     discriminator = torch.nn.Module()  # NLayerDiscriminator's first block
     discriminator.model = torch.nn.Sequential(torch.nn.Conv2d(6, 4, 4, 2, 1), torch.nn.LeakyReLU(0.2, True))
     torch.save(discriminator.state_dict(), tmp_path / "latest_net_D.pth")
-    _bad(capsys, tmp_path, ["junyanz", tmp_path / "latest_net_D.pth"], "looks like a discriminator")
+    assert_refused(capsys, tmp_path, ["junyanz", tmp_path / "latest_net_D.pth"], "looks like a discriminator")
 
 
 def test_wrong_shape_or_leftover_key_is_never_a_partial_load(capsys, tmp_path, small_checkpoints):
@@ -686,10 +688,10 @@ def test_wrong_shape_or_leftover_key_is_never_a_partial_load(capsys, tmp_path, s
     wrong = dict(small_checkpoints.srgan)
     wrong["net.conv_block3.conv_block.0.weight"] = torch.zeros(3, 4, 7, 7)
     torch.save({"generator": wrong}, tmp_path / "wrong_shape.pth")
-    _bad(capsys, tmp_path, ["srgan-sgrvinod", tmp_path / "wrong_shape.pth"],
+    assert_refused(capsys, tmp_path, ["srgan-sgrvinod", tmp_path / "wrong_shape.pth"],
          "key 'conv_block3.conv_block.0.weight' has shape (3, 4, 7, 7), expected (3, 4, 9, 9)")
     extra = dict(small_checkpoints.resnet)
     extra["model.30.weight"] = torch.zeros(5)
     torch.save(extra, tmp_path / "extra.pth")
-    _bad(capsys, tmp_path, ["junyanz", tmp_path / "extra.pth"], "has key 'model.30.weight' (shape (5,))",
+    assert_refused(capsys, tmp_path, ["junyanz", tmp_path / "extra.pth"], "has key 'model.30.weight' (shape (5,))",
          "no place for")
