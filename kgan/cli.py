@@ -41,6 +41,13 @@ class RunOptions:
     log_every: int = option(10, "write loss scalars every N steps", minimum=1)
     sample_every: int = option(100, "write a sample grid at epoch ends at most every N steps (and at the end)",
                                minimum=1)
+    metrics: str = option("", "sample-quality metrics to write to TensorBoard during training, a comma-separated "
+                          "subset of fid,kid,pr (e.g. kid; default none)", metavar="LIST")
+    metrics_every: int = option(1000, "evaluate --metrics every N steps (and at step 0)", minimum=1)
+    metrics_num_gen: int = option(1000, "generated (and real training) images per --metrics evaluation", minimum=2)
+    inception_weights: str = option("imagenet", "Inception-v3 weights file of --metrics (default: "
+                                    "$KGAN_INCEPTION_WEIGHTS or the Keras cache; nothing is downloaded); 'random': "
+                                    "seeded random weights, for comparing steps of one run only", metavar="PATH")
 
 
 @dataclasses.dataclass
@@ -178,10 +185,39 @@ def parse_options(argv=None):
         run = RunOptions(**given_run)
     cfg.validate(config)
     cfg.validate(run)
+    _check_metrics(run)
     system.check(config)
     logdir = args.logdir or system.default_logdir(config)
     _check_writable(logdir)
     return Options(system, config, run, logdir, args.resume, args.export, total_steps)
+
+
+def _check_metrics(run):
+    """UsageError now, not after the first training steps, for bad --metrics or a missing
+    --inception-weights file."""
+    if run.metrics:
+        from kgan.metrics import INCEPTION_WEIGHTS, check_metrics
+
+        check_metrics(m.strip() for m in run.metrics.split(","))
+        if run.inception_weights != "random":
+            INCEPTION_WEIGHTS.resolve(run.inception_weights)
+
+
+def metrics_callback(model, dataset, run, logdir, seed):
+    """`training_metrics` of the --metrics run options, written to the run's TensorBoard
+    logdir; the Inception extractor is built in the run's precision ('random' weights
+    from `seed`) and the real statistics are kept in LOGDIR/metrics/."""
+    import keras
+    import tensorflow as tf
+
+    from kgan.metrics import check_metrics, inception_extractor, training_metrics
+
+    if run.inception_weights == "random":
+        keras.utils.set_random_seed(seed)
+    extractor = inception_extractor(None if run.inception_weights == "random" else run.inception_weights)
+    cache = os.path.join(logdir, "metrics", f"real-{run.metrics_num_gen}-{extractor.identity[-16:]}.npz")
+    return training_metrics(model, dataset, extractor, tf.summary.create_file_writer(logdir), run.metrics_every,
+                            run.metrics_num_gen, check_metrics(m.strip() for m in run.metrics.split(",")), cache)
 
 
 def _check_writable(logdir):
@@ -257,6 +293,8 @@ def train(options):
         ProgressBar(total_steps),
     ]
     callbacks += [SkippedFilesReport(s.counter, s.name) for s in data.sources if s.counter is not None]
+    if run.metrics:
+        callbacks.append(metrics_callback(model, data.dataset, run, options.logdir, config.seed))
     start = 0
     for phase in system.phases(config):
         until = total_steps if phase.steps is None else min(start + phase.steps, total_steps)

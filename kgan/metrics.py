@@ -461,37 +461,35 @@ def evaluate_saved_model(model, real, metrics=METRICS, num_gen=10000, num_real=N
 
 class MetricsCallback(keras.callbacks.Callback):
     """Every `every` train steps (`model.step`, kgan's checkpointed counter), embeds
-    `num_gen` images from generate(count) (-> uint8 (count, H, W, C)) with `extractor` and
-    writes "metrics/<name>" scalars (fid, kid, kid_std, precision, recall as asked) against
-    the real FeatureStatistics `real` to the tf.summary `writer` (as stylegan2-ada's
-    --metrics). One extractor tf.function serves every evaluation and the generated
-    features are dropped after each, so memory stays flat; between evaluations the
-    callback only compares two integers. `history` keeps (step, results) pairs."""
+    `num_gen` images of `generated()` (a callable returning an iterable of uint8 batches,
+    called again for each evaluation) with `extractor` and writes "metrics/<name>" scalars
+    (fid, kid, kid_std, precision, recall as asked) against the real FeatureStatistics
+    `real` (or a callable computing them at the first evaluation) to the tf.summary
+    `writer`, as stylegan2-ada's --metrics; `at_start` also evaluates a run at step 0 (the
+    untrained generator). One extractor tf.function serves every evaluation and the
+    generated features are dropped after each, so memory stays flat; between evaluations
+    the callback only compares two integers. `history` keeps (step, results) pairs."""
 
-    def __init__(self, generate, real, extractor, writer, every=1000, num_gen=1000, metrics=("kid",),
-                 batch_size=50, seed=0):
+    def __init__(self, generated, real, extractor, writer, every=1000, num_gen=1000, metrics=("kid",), seed=0,
+                 at_start=False):
         super().__init__()
-        self.generate = generate
+        self.generated = generated
         self.real = real
         self.extractor = extractor
         self.writer = writer
         self.every = every
         self.num_gen = num_gen
         self.metrics = tuple(metrics)
-        self.batch_size = batch_size
         self.seed = seed
+        self.at_start = at_start
         self.history = []
         self._last_step = None
 
-    def _batches(self):
-        remaining = self.num_gen
-        while remaining > 0:
-            yield self.generate(min(self.batch_size, remaining))
-            remaining -= self.batch_size
-
     def evaluate(self, step):
         """Computes and writes the metrics at `step`; returns their dict."""
-        fake = FeatureStatistics.of(embed(self._batches(), self.extractor, self.num_gen, progress=False))
+        if callable(self.real):
+            self.real = self.real()
+        fake = FeatureStatistics.of(embed(self.generated(), self.extractor, self.num_gen, progress=False))
         results = compute_metrics(self.real, fake, self.metrics, seed=self.seed)
         with self.writer.as_default():
             for name, value in results.items():
@@ -502,12 +500,39 @@ class MetricsCallback(keras.callbacks.Callback):
         return results
 
     def on_train_begin(self, logs=None):
-        self._last_step = int(self.model.step)
+        step = int(self.model.step)
+        if self._last_step is None and self.at_start and step == 0:
+            self.evaluate(0)
+        self._last_step = step if self._last_step is None else self._last_step
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.step)
         if step - self._last_step >= self.every:
             self.evaluate(step)
+
+
+def training_metrics(model, dataset, extractor, writer, every, num_gen, metrics, cache_path=None, seed=0):
+    """The MetricsCallback of `train.py --metrics`: real statistics of `model.real_images`
+    over the first `num_gen` images of the training batches `dataset` (saved to
+    `cache_path`, an .npz made with this extractor, so a resumed run does not embed them
+    again), generated images `model.generated_images` of batches of the same dataset, with
+    noise seeded by the batch index (the same noise at every evaluation)."""
+    real_images = tf.function(model.real_images)
+    generated_images = tf.function(model.generated_images)
+
+    def real():
+        if cache_path and os.path.isfile(cache_path):
+            return load_statistics(cache_path, extractor.identity)
+        statistics = FeatureStatistics.of(embed((real_images(b) for b in dataset), extractor, num_gen, "real",
+                                                progress=False))
+        if cache_path and extractor.identity:
+            save_statistics(cache_path, statistics, extractor.identity)
+        return statistics
+
+    def generated():
+        return (generated_images(b, tf.constant(i)) for i, b in enumerate(dataset))
+
+    return MetricsCallback(generated, real, extractor, writer, every, num_gen, metrics, seed, at_start=True)
 
 
 def add_fid_arguments(parser):

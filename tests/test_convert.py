@@ -21,6 +21,9 @@ import tensorflow as tf
 from kgan import convert, translate, upscale
 from kgan.inference import read_image
 
+# One worker runs this file: its module-scoped fixture is built once (pytest-xdist).
+pytestmark = pytest.mark.xdist_group("convert")
+
 RTOL = 1e-4
 
 

@@ -9,6 +9,9 @@ from skimage import data
 from pipelines.edges import detect_edges
 from pipelines.hints import draw_color_hints, hint_colours, hint_order, sample_hint_positions
 
+# One worker runs this file: its module-scoped fixture is built once (pytest-xdist).
+pytestmark = pytest.mark.xdist_group("hints")
+
 SIZE = 128
 SEED = tf.constant([3, 7], tf.int32)
 

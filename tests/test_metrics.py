@@ -3,6 +3,7 @@ clean-fid resize, the real-statistics cache, the training callback, and the
 `python -m kgan.evaluate fid` command on a tiny exported DCGAN."""
 import itertools
 import os
+import shlex
 
 import keras
 import numpy as np
@@ -34,6 +35,11 @@ from kgan.networks import build_discriminator, build_generator
 from pipelines.images import to_uint8
 from pipelines.batches import image_batches
 from pipelines.sources import sample_source
+
+# One worker runs this file: its module-scoped fixture is built once (pytest-xdist).
+pytestmark = pytest.mark.xdist_group("metrics")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tiny_extractor(seed=0, width=8):
@@ -238,11 +244,11 @@ def test_metrics_callback_writes_kid_every_n_steps_with_one_trace(tmp_path):
                                       extractor, progress=False))
     writer = tf.summary.create_file_writer(str(tmp_path / "logs"))
 
-    def generate(count):
-        return to_uint8(generator(tf.random.normal([count, 100]), training=False))
+    def generated():
+        while True:
+            yield to_uint8(generator(tf.random.normal([10, 100]), training=False))
 
-    callback = MetricsCallback(generate, real, extractor, writer, every=2, num_gen=24, metrics=("kid", "fid"),
-                               batch_size=10)
+    callback = MetricsCallback(generated, real, extractor, writer, every=2, num_gen=24, metrics=("kid", "fid"))
     model.fit(image_batches(data, 16, 3, 8), epochs=1, steps_per_epoch=6, callbacks=[callback], verbose=0,
               shuffle=False)
     assert [step for step, _ in callback.history] == [2, 4, 6]
@@ -307,3 +313,35 @@ def test_missing_inception_weights_is_one_line_and_exit_2(exported_dcgan, tmp_pa
         assert needed in error
     assert evaluate.main(["fid", exported_dcgan, "sample", "--inception-weights", str(tmp_path / "no.h5")]) == 2
     assert "no.h5 does not exist" in capsys.readouterr().err
+
+
+def test_readme_train_metrics_command_writes_kid_from_step_0_and_a_resume_reuses_the_real_statistics(
+        tmp_path, monkeypatch):
+    """README's train.py --metrics command as written (stylegan2-ada's --metrics): KID and
+    FID in TensorBoard at step 0 (the untrained generator) and every --metrics-every steps;
+    the real statistics are embedded once per run and a resumed run reads them from
+    LOGDIR/metrics/."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        (command,) = [line for line in f if line.startswith("python3 train.py") and "--metrics kid" in line]
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(shlex.split(command)[2:]) == 0
+    logdir = "runs/dcgan-kid"
+    (statistics,) = os.listdir(os.path.join(logdir, "metrics"))
+    written = os.stat(os.path.join(logdir, "metrics", statistics)).st_mtime_ns
+    assert cli.main(["--resume", "--logdir", logdir, "--steps", "30"]) == 0
+    assert os.listdir(os.path.join(logdir, "metrics")) == [statistics]
+    assert os.stat(os.path.join(logdir, "metrics", statistics)).st_mtime_ns == written
+    events = EventAccumulator(logdir, size_guidance={"tensors": 0})
+    events.Reload()
+    assert [e.step for e in events.Tensors("metrics/kid")] == [0, 10, 20, 30]
+    assert all(np.isfinite(float(tf.make_ndarray(e.tensor_proto))) for e in events.Tensors("metrics/fid"))
+
+
+def test_train_metrics_bad_list_or_missing_weights_is_one_line_before_training(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KGAN_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.delenv("KERAS_HOME", raising=False)
+    with pytest.raises(UsageError, match="choose a comma-separated subset of fid,kid,pr"):
+        cli.parse_options(["--arch", "dcgan", "--metrics", "fid,is", "--logdir", str(tmp_path / "a")])
+    with pytest.raises(UsageError, match="Inception-v3 ImageNet weights not found: get "):
+        cli.parse_options(["--arch", "dcgan", "--metrics", "kid", "--logdir", str(tmp_path / "b")])

@@ -11,6 +11,9 @@ from kgan.errors import UsageError
 from pipelines.batches import image_batches
 from pipelines.sources import MNIST_SAMPLE_NAME, mnist_sample_source, resolve_source
 
+# One worker runs this file: its module-scoped fixture is built once (pytest-xdist).
+pytestmark = pytest.mark.xdist_group("mnist_source")
+
 
 @pytest.fixture(scope="module")
 def digits():

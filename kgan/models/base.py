@@ -102,6 +102,17 @@ class AdversarialModel(keras.Model):
             self.train_function = None
         self.phase = name
 
+    def real_images(self, batch):
+        """uint8 (B, H, W, C): the real images of a training batch that the sample-quality
+        metrics (`kgan.metrics`, `train.py --metrics`) compare generated images with."""
+        raise NotImplementedError(f"{type(self).__name__} does not define its real images for metrics")
+
+    def generated_images(self, batch, seed=0):
+        """uint8 (B, H, W, C): what `evaluation_generator()` makes for a training batch
+        (noise-to-image: from noise stateless in `seed`, with the batch's labels;
+        image-to-image: the batch's sources translated), compared with `real_images`."""
+        raise NotImplementedError(f"{type(self).__name__} does not define its generated images for metrics")
+
     def sample_scalars(self, batch):
         """{name: scalar} measured on the fixed sample batch with each sample grid (SRGAN:
         validation PSNR); none by default."""

@@ -112,6 +112,13 @@ class CycleGAN(AdversarialModel):
             cycle_a=cycle_a, cycle_b=cycle_b, idt_a=idt_a, idt_b=idt_b,
         )
 
+    def real_images(self, batch):
+        """Domain B: metrics compare G_AB's translations with it (translated-vs-target FID)."""
+        return to_uint8(batch["b"])
+
+    def generated_images(self, batch, seed=0):
+        return to_uint8(self.generator(batch["a"], training=False))
+
     def sample_grid(self, batch, count=4):
         """Rows real_A | fake_B | real_B | fake_A (the seed's sample grid)."""
         real_a, real_b = batch["a"][:count], batch["b"][:count]

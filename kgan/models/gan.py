@@ -65,6 +65,14 @@ class GAN(AdversarialModel):
 
         return self.finish_step(d_loss=d_loss, g_loss=g_loss, d_real=d_real, d_fake=d_fake)
 
+    def real_images(self, batch):
+        return to_uint8(self._unpack(batch)[0])
+
+    def generated_images(self, batch, seed=0):
+        images, labels, _ = self._unpack(batch)
+        noise = tf.random.stateless_normal([tf.shape(images)[0], self.latent_dim], [seed, 1])
+        return to_uint8(self.evaluation_generator()(self._g_inputs(noise, labels), training=False))
+
     def sample_grid(self, batch=None, count=64):
         """64 samples from fixed inputs (`sample_inputs(count, self.seed)`), 8 per row."""
         images = self.generator(self.sample_inputs(count, self.seed), training=False)

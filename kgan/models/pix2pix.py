@@ -47,6 +47,12 @@ class Pix2Pix(AdversarialModel):
 
         return self.finish_step(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_loss, g_gan=g_gan, g_l1=g_l1)
 
+    def real_images(self, batch):
+        return to_uint8(self._unpack(batch)[1])
+
+    def generated_images(self, batch, seed=0):
+        return to_uint8(self.evaluation_generator()(self._unpack(batch)[0], training=False))
+
     def sample_grid(self, batch, count=4):
         """Rows source | fake | target for the first `count` examples of a fixed batch."""
         source, target = self._unpack(batch)

@@ -157,6 +157,14 @@ class Pix2PixHD(AdversarialModel):
         return self.finish_step(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_loss, g_gan=g_gan,
                                 g_feature_matching=g_feature_matching, g_vgg=g_vgg)
 
+    def real_images(self, batch):
+        return to_uint8(batch["image"])
+
+    def generated_images(self, batch, seed=0):
+        instances = batch.get("instances")
+        label_input = self.label_input(batch["labels"], instances)
+        return to_uint8(self.generator(self.generator_input(label_input, batch["image"], instances), training=False))
+
     def sample_grid(self, batch, count=4):
         """Rows label colours | generated | real for the first `count` examples."""
         instances = batch.get("instances")

@@ -75,6 +75,12 @@ class SRGAN(AdversarialModel):
     def bicubic(self, low, size):
         return tf.clip_by_value(tf.image.resize(low, size, method="bicubic", antialias=False), -1.0, 1.0)
 
+    def real_images(self, batch):
+        return to_uint8(batch["hr"])
+
+    def generated_images(self, batch, seed=0):
+        return to_uint8(self.generator(batch["lr"], training=False))
+
     def sample_grid(self, batch, count=4):
         """Rows LR (bicubic-upscaled) | SR | HR of a fixed validation batch."""
         low, high = batch["lr"][:count], batch["hr"][:count]

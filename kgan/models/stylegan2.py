@@ -268,6 +268,17 @@ class StyleGAN2(AdversarialModel):
         labels = tf.range(count, dtype=tf.int32) % self.num_classes if self.num_classes else None
         return z, labels
 
+    def real_images(self, batch):
+        return to_uint8(self._unpack(batch)[0])
+
+    def generated_images(self, batch, seed=0):
+        """G_ema at psi 1 with random noise (stylegan2-ada's metrics), z stateless in `seed`."""
+        images, labels = self._unpack(batch)
+        g = self.generator_ema
+        z = tf.random.stateless_normal([tf.shape(images)[0], g.z_dim], [seed, 1])
+        ws = g.mapping(z, labels, truncation_psi=1.0)
+        return to_uint8(g.synthesis(ws, noise_mode="random", noise_seed=[seed, 2]))
+
     def sample_grid(self, batch=None, count=32, psis=(1.0, 0.7)):
         """G_ema on `count` fixed z with const noise, once per truncation psi (rows of 8: the
         count / 8 rows at psi 1, then the same z at 0.7)."""
