@@ -12,15 +12,16 @@ from pipelines.images import decode_image
 from pipelines.sources import list_images
 
 
-def load_signature(path):
-    """serving_default of the SavedModel at `path` or at its highest numeric version."""
+def load_signature(path, name="serving_default"):
+    """Signature `name` of the SavedModel at `path` or at its highest numeric version
+    ("input_shapes": the documented input shapes, `kgan.export`)."""
     if os.path.isdir(path) and not os.path.exists(os.path.join(path, "saved_model.pb")):
         versions = [int(d) for d in os.listdir(path) if d.isdigit()]
         if versions:
             path = os.path.join(path, str(max(versions)))
     if not os.path.exists(os.path.join(path, "saved_model.pb")):
         raise UsageError(f"no SavedModel at {path!r}: pass a folder written by train.py --export")
-    return tf.saved_model.load(path).signatures["serving_default"]
+    return tf.saved_model.load(path).signatures[name]
 
 
 def load_serving(path, wanted):
