@@ -12,15 +12,16 @@ from pipelines.images import decode_image
 from pipelines.sources import list_images
 
 
-def load_signature(path):
-    """serving_default of the SavedModel at `path` or at its highest numeric version."""
+def load_signature(path, name="serving_default"):
+    """Signature `name` of the SavedModel at `path` or at its highest numeric version
+    ("input_shapes": the documented input shapes, `kgan.export`)."""
     if os.path.isdir(path) and not os.path.exists(os.path.join(path, "saved_model.pb")):
         versions = [int(d) for d in os.listdir(path) if d.isdigit()]
         if versions:
             path = os.path.join(path, str(max(versions)))
     if not os.path.exists(os.path.join(path, "saved_model.pb")):
         raise UsageError(f"no SavedModel at {path!r}: pass a folder written by train.py --export")
-    return tf.saved_model.load(path).signatures["serving_default"]
+    return tf.saved_model.load(path).signatures[name]
 
 
 def load_serving(path, wanted):
@@ -35,16 +36,24 @@ def load_serving(path, wanted):
 
 def plan(source, output):
     """[(input file, output file)] for a file or a folder INPUT; a folder is searched
-    recursively and mirrored into the OUTPUT folder as PNGs."""
+    recursively and mirrored into the OUTPUT folder as PNGs. OUTPUT is a folder (made if
+    missing) for a folder INPUT, or when it exists as one or ends with "/"; otherwise a file
+    whose folder must exist."""
     if os.path.isdir(source):
         files = list_images(source)
         if not files:
             raise UsageError(f"no images found under {source!r}")
+        if os.path.exists(output) and not os.path.isdir(output):
+            raise UsageError(f"output {output!r} is a file: pass a folder for the folder of images {source!r}")
         return [(f, os.path.splitext(os.path.join(output, os.path.relpath(f, source)))[0] + ".png") for f in files]
     if not os.path.isfile(source):
         raise UsageError(f"input {source!r} does not exist: pass an image file or a folder of images")
-    if os.path.isdir(output):
-        output = os.path.join(output, os.path.splitext(os.path.basename(source))[0] + ".png")
+    if os.path.isdir(output) or output.endswith(("/", os.sep)):
+        return [(source, os.path.join(output, os.path.splitext(os.path.basename(source))[0] + ".png"))]
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise UsageError(f"the folder of output {output!r} does not exist: create it, or end OUTPUT with '/' to "
+                         "write into a new folder")
     return [(source, output)]
 
 
@@ -54,11 +63,16 @@ def read_image(path):
 
 
 def write_image(path, image):
-    """uint8 (H, W, 3) -> PNG, or JPEG (quality 95) when `path` ends in .jpg/.jpeg."""
+    """uint8 (H, W, 3) -> PNG, or JPEG (quality 95) when `path` ends in .jpg/.jpeg, making
+    its folder if missing; raises UsageError if it cannot be written."""
     image = np.asarray(image, np.uint8)
     encoded = tf.io.encode_jpeg(image, quality=95) if path.lower().endswith((".jpg", ".jpeg")) else tf.io.encode_png(image)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tf.io.write_file(path, encoded)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(encoded.numpy())
+    except OSError as error:
+        raise UsageError(f"cannot write {path!r}: {error.strerror or error}: pass a writable output file or folder")
 
 
 def convert_files(jobs, convert, tool):

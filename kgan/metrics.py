@@ -386,12 +386,11 @@ def real_statistics(real, extractor, image_size, channels, batch_size=50, limit=
         lambda: embed(source_batches(source, image_size, channels, batch_size), extractor, count, "real", progress))
 
 
-def noise_batches(serving, batch_size, num_classes=None, seed=0):
+def noise_batches(serving, latent_dim, batch_size, num_classes=None, seed=0):
     """Endless uint8 batches from an exported noise-to-image signature (`noise` float32
-    (B, Z) [+ `labels` int32 (B,)] -> `images_uint8`): standard normal noise and uniform
-    labels from numpy's generator seeded by `seed`."""
+    (B, latent_dim) [+ `labels` int32 (B,)] -> `images_uint8`): standard normal noise and
+    uniform labels from numpy's generator seeded by `seed`."""
     inputs = serving.structured_input_signature[1]
-    latent_dim = inputs["noise"].shape[1]
     rng = np.random.default_rng(seed)
     while True:
         feed = {"noise": tf.constant(rng.standard_normal([batch_size, latent_dim]), tf.float32)}
@@ -446,8 +445,9 @@ def evaluate_saved_model(model, real, metrics=METRICS, num_gen=10000, num_real=N
             raise UsageError(f"{model!r} generates from noise: --source is for image-to-image models")
         if kind == "labels" and not num_classes:
             raise UsageError(f"{model!r} is a conditional generator: pass --num-classes (the number of labels)")
-        fake_batches = noise_batches(serving, batch_size, num_classes, seed)
-        probe = next(noise_batches(serving, 1, num_classes, seed))
+        latent_dim = int(load_signature(model, "input_shapes")()["noise"][1])
+        fake_batches = noise_batches(serving, latent_dim, batch_size, num_classes, seed)
+        probe = next(noise_batches(serving, latent_dim, 1, num_classes, seed))
         image_size, channels = image_size or probe.shape[1], probe.shape[-1]
     cache = StatisticsCache(cache_dir)
     real_stats = real_statistics(real, extractor, image_size, channels, batch_size, num_real, data_dir, cache,

@@ -22,8 +22,8 @@ def main(argv=None):
     parser.add_argument("output", help="output image file, or folder (mirrors the input folder)")
     args = parser.parse_args(argv)
     try:
-        serving = load_serving(args.model, "a pix2pix or cyclegan run")
         jobs = plan(args.input, args.output)
+        serving = load_serving(args.model, "a pix2pix or cyclegan run")
         failed = convert_files(jobs, lambda image: serving(images=image[np.newaxis])["images"][0].numpy(),
                                "translate")
     except UsageError as error:

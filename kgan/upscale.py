@@ -102,8 +102,8 @@ def main(argv=None):
         check_tiling(args.tile, args.overlap)
         if args.batch_size < 1:
             raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
-        upscale, scale = load_upscaler(args.model)
         jobs = plan(args.input, args.output)
+        upscale, scale = load_upscaler(args.model)
         failed = convert_files(jobs, lambda image: upscale_image(upscale, image, scale, args.tile, args.overlap,
                                                                  args.batch_size, progress=True), "upscale")
     except UsageError as error:

@@ -227,11 +227,11 @@ def pickled_models(monkeypatch):
 
 
 def converted(argv):
-    """(Keras network(s), endpoint function) of `kgan.convert ARGV` without writing anything."""
+    """([Keras networks], endpoint function) of `kgan.convert ARGV` without writing anything."""
     args = convert.build_parser().parse_args([str(a) for a in argv])
     convert.check_options(args)
-    (network, function, _), *_ = convert.CONVERTERS[args.format](args)
-    return network, function
+    endpoint, *_ = convert.CONVERTERS[args.format](args)
+    return list(endpoint.networks), endpoint.fn
 
 
 def test_sgrvinod_generator_state_dict_converts_exactly(tmp_path):
@@ -243,7 +243,7 @@ def test_sgrvinod_generator_state_dict_converts_exactly(tmp_path):
     image = np.random.default_rng(0).integers(0, 256, (2, 13, 21, 3), dtype=np.uint8)
     reference = torch_forward(net, imagenet_norm(image))
     assert reference.shape == (2, 52, 84, 3) and reference.std() > 0.05 and np.mean(np.abs(reference) > 0.99) < 0.02
-    generator, _ = converted(["srgan-sgrvinod", tmp_path / "checkpoint_srgan.pth.tar", tmp_path / "unused"])
+    [generator], _ = converted(["srgan-sgrvinod", tmp_path / "checkpoint_srgan.pth.tar", tmp_path / "unused"])
     error, relative = relative_error(generator(imagenet_norm(image)), reference)
     print(f"sgrvinod SRGAN: max abs error {error:.2e}, relative {relative:.2e}")
     assert relative < RTOL
@@ -263,7 +263,7 @@ def test_sgrvinod_pickled_models_need_trust_pickle(capsys, tmp_path, pickled_mod
                           "models.Generator", "--trust-pickle")
     image = np.random.default_rng(1).integers(0, 256, (1, 7, 10, 3), dtype=np.uint8)
     for name, net in [("checkpoint_srgan.pth.tar", generator), ("checkpoint_srresnet.pth.tar", srresnet)]:
-        keras_net, _ = converted(["srgan-sgrvinod", tmp_path / name, tmp_path / "out", "--trust-pickle"])
+        [keras_net], _ = converted(["srgan-sgrvinod", tmp_path / name, tmp_path / "out", "--trust-pickle"])
         assert relative_error(keras_net(imagenet_norm(image)), torch_forward(net, imagenet_norm(image)))[1] < RTOL
     assert "models" not in sys.modules
 
@@ -413,7 +413,7 @@ def test_junyanz_generators_convert_exactly(capsys, tmp_path, netG, norm, ngf, d
     x = np.random.default_rng(3).uniform(-1, 1, (1, *size, channels[0])).astype(np.float32)
     reference = torch_forward(net, x)
     assert reference.std() > 0.05 and np.mean(np.abs(reference) > 0.99) < 0.02
-    generator, _ = converted(["junyanz", tmp_path / "latest_net_G.pth", tmp_path / "unused"])
+    [generator], _ = converted(["junyanz", tmp_path / "latest_net_G.pth", tmp_path / "unused"])
     error, relative = relative_error(generator(x), reference)
     with capsys.disabled():
         print(f"junyanz {netG} {norm}: max abs error {error:.2e}, relative {relative:.2e}")

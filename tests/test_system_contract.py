@@ -112,10 +112,15 @@ def test_cli_run_new_process_restore_and_export(name, tmp_path):
         assert value.dtype.kind != "f" or np.all(np.isfinite(value)), key
         np.testing.assert_array_equal(value, copy.get_tensor(key), err_msg=key)
 
-    for suffix, (_, serve, specs) in model.serving_endpoints().items():
-        loaded = tf.saved_model.load(str(exports / (name + suffix) / "1")).signatures["serving_default"]
+    for suffix, endpoint in model.serving_endpoints().items():
+        path = str(exports / (name + suffix) / "1")
+        loaded = tf.saved_model.load(path)
+        serving = loaded.signatures["serving_default"]
+        documented = {k: v.numpy().tolist() for k, v in loaded.signatures["input_shapes"]().items()}
+        assert documented == {s.name: [-1 if d is None else d for d in s.shape] for s in endpoint.inputs}
+        assert all(s.shape.rank is None for s in serving.structured_input_signature[1].values())  # checked inside
         inputs = {}
-        for i, spec in enumerate(specs):
+        for i, spec in enumerate(endpoint.inputs):
             shape = [3 if d is None else d for d in spec.shape]
             if spec.dtype == tf.uint8:
                 shape[1:3] = [22, 27]  # any size, not square
@@ -125,9 +130,16 @@ def test_cli_run_new_process_restore_and_export(name, tmp_path):
             else:
                 inputs[spec.name] = tf.random.stateless_normal(shape, [i, 1])
             inputs[spec.name] = tf.cast(inputs[spec.name], spec.dtype)
-        served, expected = loaded(**inputs), serve(*inputs.values())
+        served, expected = serving(**inputs), endpoint.fn(*inputs.values())
         for key, value in expected.items():
-            np.testing.assert_allclose(served[key].numpy(), value.numpy(), atol=1e-5 if value.dtype.is_floating else 1)
+            if value.dtype == tf.string:  # a cGAN's class_names output
+                np.testing.assert_array_equal(served[key].numpy(), value.numpy())
+            else:
+                np.testing.assert_allclose(served[key].numpy(), value.numpy(),
+                                           atol=1e-5 if value.dtype.is_floating else 1)
+        first = endpoint.inputs[0].name
+        with pytest.raises(tf.errors.InvalidArgumentError, match=f"{first}: expected"):
+            serving(**dict(inputs, **{first: inputs[first][None]}))  # one axis too many
 
 
 @pytest.mark.slow

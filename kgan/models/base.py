@@ -91,7 +91,7 @@ class AdversarialModel(keras.Model):
         return self.generator
 
     def serving_endpoints(self):
-        """{name suffix: (network, function, input signature)} of the TF Serving signatures."""
+        """{name suffix: `kgan.serving.Endpoint`} of the TF Serving signatures."""
         raise NotImplementedError(f"{type(self).__name__} declares no serving signature to export")
 
     def set_phase(self, name):

@@ -2,7 +2,14 @@
 import tensorflow as tf
 
 from kgan.models.base import AdversarialModel
+from kgan.serving import Endpoint, checked_labels, checked_noise
 from pipelines.images import to_uint8
+
+
+def _name_each_label(class_names, num_classes):
+    if len(class_names) != (num_classes or 0):
+        raise ValueError(f"class_names {list(class_names)} must name each of the num_classes={num_classes} labels")
+    return tuple(str(name) for name in class_names)
 
 
 class GAN(AdversarialModel):
@@ -11,16 +18,19 @@ class GAN(AdversarialModel):
     `fit` data: images (B, H, W, C) in [-1, 1]; or (images, labels (B,) int) for the
     conditional GAN; or a dict with "images", optional "labels" and optional "noise"
     (B, latent_dim) to supply the latent vectors instead of drawing them.
+    class_names: what each label means (`ImageSource.class_names`), written into the export.
     Each step, as seed 002: D on real (target 1) and detached fake (target 0) with fresh
     noise (and random labels), then G with new noise against target 1.
     """
 
     loss_names = ("d_loss", "g_loss", "d_real", "d_fake")
 
-    def __init__(self, generator, discriminator, latent_dim=100, num_classes=None, seed=0, **kwargs):
+    def __init__(self, generator, discriminator, latent_dim=100, num_classes=None, class_names=None, seed=0,
+                 **kwargs):
         super().__init__(generator, discriminator, seed=seed, **kwargs)
         self.latent_dim = int(latent_dim)
         self.num_classes = num_classes
+        self.class_names = None if class_names is None else _name_each_label(class_names, num_classes)
 
     def _unpack(self, data):
         if isinstance(data, dict):
@@ -86,19 +96,29 @@ class GAN(AdversarialModel):
             return noise
         return [noise, tf.range(count, dtype=tf.int32) * self.num_classes // count]
 
-    def serving_endpoints(self):
-        """{"": (generator, function, input signature)} for TF Serving: noise (B, latent_dim)
-        float32 [and labels (B,) int32] -> {"images": float32 (B, H, W, C) in [-1, 1],
-        "images_uint8": uint8 (B, H, W, C)}."""
-        noise_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="noise")
-        generator = self.generator
+    def serving_endpoints(self, class_names=None):
+        """{"": Endpoint} for TF Serving: noise (B, latent_dim) float32 [and labels (B,) int32,
+        label k meaning class_names[k] (default self.class_names, else "0", "1", ...)] ->
+        {"images": float32 (B, H, W, C) in [-1, 1], "images_uint8": uint8 (B, H, W, C)
+        [, "class_names": string (B,), each label's name]}, B from 1 to MAX_NOISE_BATCH;
+        malformed requests answer InvalidArgumentError."""
+        generator, latent_dim = self.generator, self.latent_dim
 
         def outputs(images):
             images = tf.cast(images, tf.float32)
             return {"images": images, "images_uint8": to_uint8(images)}
 
+        noise_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="noise")
         if not self.num_classes:
-            return {"": (generator, lambda noise: outputs(generator(noise, training=False)), [noise_spec])}
+            fn = lambda noise: outputs(generator(checked_noise(noise, latent_dim), training=False))  # noqa: E731
+            return {"": Endpoint((generator,), fn, (noise_spec,))}
+        names = _name_each_label(class_names or self.class_names or [str(k) for k in range(self.num_classes)],
+                                 self.num_classes)
+
+        def fn(noise, labels):
+            noise = checked_noise(noise, latent_dim)
+            labels = checked_labels(labels, tf.shape(noise)[0], names)
+            return {**outputs(generator([noise, labels], training=False)), "class_names": tf.gather(names, labels)}
+
         label_spec = tf.TensorSpec([None], tf.int32, name="labels")
-        fn = lambda noise, labels: outputs(generator([noise, labels], training=False))  # noqa: E731
-        return {"": (generator, fn, [noise_spec, label_spec])}
+        return {"": Endpoint((generator,), fn, (noise_spec, label_spec), names)}

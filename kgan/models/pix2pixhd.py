@@ -3,6 +3,7 @@ import tensorflow as tf
 
 from kgan.models.base import AdversarialModel
 from kgan.models.translation import pad_to_multiple
+from kgan.serving import MAX_TRANSLATION_SIDE, Endpoint, checked_ids, checked_images, checked_like, smallest_size
 from pipelines.images import to_uint8, to_unit_range
 
 # NVIDIA VGGLoss: L1 on relu1_1 .. relu5_1 with these weights.
@@ -30,11 +31,13 @@ def label_input(labels, num_labels, instances=None):
 
 
 def label_endpoint(generator, num_labels, use_instances, multiple, encoder=None):
-    """(networks, function, input signature) for TF Serving: "labels" int32 (B, H, W) label
-    ids [+ "instances" int32 (B, H, W) instance ids] [+ "real_images" uint8 (B, H, W, 3),
-    whose per-instance encoder features join G's input: NVIDIA's --use_encoded_image] of any
-    size -> {"images": uint8 (B, H, W, 3)}; padded inside to `multiple` (repeating the last
-    row and column), cropped back. The encoder needs the instances."""
+    """The Endpoint for TF Serving: "labels" int32 (B, H, W) label ids in [0, num_labels)
+    [+ "instances" int32 (B, H, W) instance ids] [+ "real_images" uint8 (B, H, W, 3), whose
+    per-instance encoder features join G's input: NVIDIA's --use_encoded_image], 1 to
+    MAX_TRANSLATION_SIDE per side -> {"images": uint8 (B, H, W, 3)}; padded inside to
+    `multiple` (and to the smallest size the networks run on, repeating the last row and
+    column), cropped back. Malformed requests answer InvalidArgumentError. The encoder needs
+    the instances."""
     if encoder is not None and not use_instances:
         raise ValueError("the feature encoder averages over instances: use_instances must be set")
     specs = [tf.TensorSpec([None, None, None], tf.int32, name="labels")]
@@ -43,17 +46,26 @@ def label_endpoint(generator, num_labels, use_instances, multiple, encoder=None)
     if encoder is not None:
         specs.append(tf.TensorSpec([None, None, None, 3], tf.uint8, name="real_images"))
 
+    minimum = 0  # the smallest padded size, measured below
+
     def generate(labels, *rest):
+        labels = checked_ids(checked_images(labels, None, MAX_TRANSLATION_SIDE, "labels", "int32"), num_labels)
+        rest = [checked_like(x, labels, spec.name, spec.dtype.name, "labels",
+                             spec.shape[3] if spec.shape.rank == 4 else None) for x, spec in zip(rest, specs[1:])]
         shape = tf.shape(labels)
-        rest = [pad_to_multiple(x, multiple) for x in rest]
+        rest = [pad_to_multiple(x, multiple, minimum) for x in rest]
         instances = rest[0] if use_instances else None
-        x = label_input(pad_to_multiple(labels, multiple), num_labels, instances)
+        x = label_input(pad_to_multiple(labels, multiple, minimum), num_labels, instances)
         if encoder is not None:
             features = encoder([to_unit_range(rest[-1]), instances], training=False)
             x = tf.concat([x, tf.cast(features, x.dtype)], -1)
         return {"images": to_uint8(generator(x, training=False)[:, : shape[1], : shape[2]])}
 
-    return [generator] + ([encoder] if encoder is not None else []), generate, specs
+    def run(size):
+        return generate(*[tf.zeros([1, size, size, *spec.shape[3:]], spec.dtype) for spec in specs])
+
+    minimum = smallest_size(run, multiple)
+    return Endpoint((generator,) + ((encoder,) if encoder is not None else ()), generate, tuple(specs))
 
 
 class Pix2PixHD(AdversarialModel):

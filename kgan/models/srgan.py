@@ -2,6 +2,7 @@
 import tensorflow as tf
 
 from kgan.models.base import AdversarialModel
+from kgan.serving import MAX_SUPERRES_SIDE, Endpoint, checked_images
 from pipelines.images import to_uint8, to_unit_range
 
 # torchvision's ImageNet statistics (sgrvinod `utils.convert_image(..., "imagenet-norm")`).
@@ -98,7 +99,7 @@ class SRGAN(AdversarialModel):
         }
 
     def serving_endpoints(self):
-        """{"": uint8 (B, H, W, 3) of any size -> {"images": uint8 (B, sH, sW, 3)}}."""
+        """{"": `upscale_endpoint` of the generator}."""
         return {"": upscale_endpoint(self.generator)}
 
 
@@ -113,12 +114,15 @@ def normalize_input(images, normalization="unit"):
 
 
 def upscale_endpoint(generator, input_normalization="unit"):
-    """(generator, function, input signature) for TF Serving: "images" uint8 (B, H, W, 3) of
-    any size -> {"images": uint8 (B, sH, sW, 3)}, the generator's tanh output in [-1, 1]
-    rounded to uint8; the input normalized once, inside (`normalize_input`)."""
-    spec = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
+    """The Endpoint for TF Serving: "images" uint8 (B, H, W, 3), 1 to MAX_SUPERRES_SIDE per
+    side -> {"images": uint8 (B, sH, sW, 3)}, the generator's tanh output in [-1, 1] rounded
+    to uint8; the input normalized once, inside (`normalize_input`); malformed requests
+    answer InvalidArgumentError (`kgan.serving.checked_images`)."""
+    channels = generator.input_shape[-1]
 
     def upscale(images):
+        images = checked_images(images, channels, MAX_SUPERRES_SIDE)
         return {"images": to_uint8(generator(normalize_input(images, input_normalization), training=False))}
 
-    return generator, upscale, [spec]
+    spec = tf.TensorSpec([None, None, None, channels], tf.uint8, name="images")
+    return Endpoint((generator,), upscale, (spec,))

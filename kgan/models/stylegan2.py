@@ -14,6 +14,7 @@ import tensorflow as tf
 from kgan.models.base import AdversarialModel
 from kgan.networks.stylegan2 import StyleGAN2Generator, mix_styles
 from kgan.regularizers import path_length_penalty, path_lengths, r1_penalty
+from kgan.serving import Endpoint, checked_labels, checked_noise, checked_per_sample
 from pipelines.images import to_uint8
 
 
@@ -289,20 +290,26 @@ class StyleGAN2(AdversarialModel):
 
     def serving_endpoints(self):
         """TF Serving endpoints of G_ema with const noise, each -> {"images": uint8 (B, S, S, C)}:
-        "": z (B, z_dim) float32 [+ labels (B,) int32] + truncation_psi (B,) float32;
-        "_wplus": W+ "ws" (B, num_ws, w_dim) float32 (projection and editing)."""
-        g = self.generator_ema
+        "": z (B, z_dim) float32 [+ labels (B,) int32 in [0, num_classes)] + truncation_psi
+        (B,) float32; "_wplus": W+ "ws" (B, num_ws, w_dim) float32 (projection and editing);
+        B from 1 to MAX_NOISE_BATCH, malformed requests answer InvalidArgumentError."""
+        g, num_classes = self.generator_ema, self.num_classes
         z_spec = tf.TensorSpec([None, g.z_dim], tf.float32, name="z")
         psi_spec = tf.TensorSpec([None], tf.float32, name="truncation_psi")
         ws_spec = tf.TensorSpec([None, g.num_ws, g.w_dim], tf.float32, name="ws")
+        label_specs = (tf.TensorSpec([None], tf.int32, name="labels"),) if num_classes else ()
 
         def from_ws(ws):
+            ws = checked_noise(ws, (g.num_ws, g.w_dim), name="ws")
             return {"images": to_uint8(g.synthesis(ws, noise_mode="const"))}
 
-        if self.num_classes:
-            label_spec = tf.TensorSpec([None], tf.int32, name="labels")
-            from_z = lambda z, labels, psi: from_ws(g.mapping(z, labels, truncation_psi=psi))  # noqa: E731
-            z_endpoint = (g, from_z, [z_spec, label_spec, psi_spec])
-        else:
-            z_endpoint = (g, lambda z, psi: from_ws(g.mapping(z, truncation_psi=psi)), [z_spec, psi_spec])
-        return {"": z_endpoint, "_wplus": (g, from_ws, [ws_spec])}
+        def from_z(z, *labels_and_psi):
+            z = checked_noise(z, g.z_dim, name="z")
+            batch = tf.shape(z)[0]
+            *labels, psi = labels_and_psi
+            labels = [checked_labels(x, batch, num_classes, "z") for x in labels]
+            psi = checked_per_sample(psi, batch, "truncation_psi", "float32", "z")
+            return {"images": to_uint8(g.synthesis(g.mapping(z, *labels, truncation_psi=psi), noise_mode="const"))}
+
+        return {"": Endpoint((g,), from_z, (z_spec, *label_specs, psi_spec)),
+                "_wplus": Endpoint((g,), from_ws, (ws_spec,))}
