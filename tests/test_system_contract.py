@@ -89,7 +89,8 @@ def test_help_lists_the_systems_flags_and_no_other_systems(name):
 def test_cli_run_new_process_restore_and_export(name, tmp_path):
     """train.py in a subprocess (3 steps, export); here: finite logged losses, the restored
     checkpoint re-saved equals the original tensor for tensor (weights, optimizer slots,
-    step, pools), and the SavedModel's outputs equal the restored generator's."""
+    step, pools), the SavedModel's outputs equal the restored generator's, and the images
+    the metrics compare (real and generated, of one batch) are uint8 of one shape."""
     system = SYSTEMS[name]
     logdir, exports = tmp_path / "run", tmp_path / "sm"
     result = subprocess.run(
@@ -111,6 +112,11 @@ def test_cli_run_new_process_restore_and_export(name, tmp_path):
         value = np.asarray(original.get_tensor(key))
         assert value.dtype.kind != "f" or np.all(np.isfinite(value)), key
         np.testing.assert_array_equal(value, copy.get_tensor(key), err_msg=key)
+
+    batch = system.synthetic_batch(options.config)
+    real, generated = model.real_images(batch), model.generated_images(batch, seed=1)
+    assert real.dtype == generated.dtype == tf.uint8 and real.shape == generated.shape and real.shape[0] > 0
+    np.testing.assert_array_equal(generated, model.generated_images(batch, seed=1))
 
     for suffix, endpoint in model.serving_endpoints().items():
         path = str(exports / (name + suffix) / "1")
