@@ -259,7 +259,8 @@ def train(options):
     callbacks += [SkippedFilesReport(s.counter, s.name) for s in data.sources if s.counter is not None]
     start = 0
     for phase in system.phases(config):
-        until = total_steps if phase.steps is None else min(start + phase.steps, total_steps)
+        length = phase.length(steps_per_epoch)
+        until = total_steps if length is None else min(start + length, total_steps)
         start = until
         step = int(model.step)
         if step >= until:

@@ -4,13 +4,13 @@ import tensorflow as tf
 from pipelines.images import to_uint8, to_unit_range
 
 
-def pad_to_multiple(images, multiple):
-    """(B, H, W, C) -> (B, H', W', C) with H', W' the next multiples of `multiple`, by
-    repeating the last row and column (works for images smaller than the multiple)."""
+def pad_to_multiple(images, multiple, minimum=0):
+    """(B, H, W, C) -> (B, H', W', C) with H', W' the next multiples of `multiple` (at least
+    `minimum`), by repeating the last row and column (works for images smaller than that)."""
     shape = tf.shape(images)
     height, width = shape[1], shape[2]
-    rows = tf.minimum(tf.range(height + (-height) % multiple), height - 1)
-    cols = tf.minimum(tf.range(width + (-width) % multiple), width - 1)
+    rows = tf.minimum(tf.range(tf.maximum(height + (-height) % multiple, minimum)), height - 1)
+    cols = tf.minimum(tf.range(tf.maximum(width + (-width) % multiple, minimum)), width - 1)
     return tf.gather(tf.gather(images, rows, axis=1), cols, axis=2)
 
 
