@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from kgan.errors import UsageError
 from kgan.inference import load_signature, plan, write_image
@@ -21,11 +22,16 @@ from pipelines.sources import file_stem, list_images
 
 
 def read_ids(path):
-    """A one-channel 8- or 16-bit PNG -> int32 (H, W)."""
+    """A one-channel 8- or 16-bit PNG -> its values, int32 (H, W) (PIL: decode_png with
+    dtype uint16 would scale 8-bit values by 257)."""
     try:
-        return tf.cast(tf.io.decode_png(tf.io.read_file(path), channels=1, dtype=tf.uint16), tf.int32)[..., 0].numpy()
-    except tf.errors.InvalidArgumentError:
+        with Image.open(path) as image:
+            ids = np.asarray(image)
+    except OSError:
         raise UsageError(f"{path} is not a readable PNG of ids") from None
+    if ids.ndim != 2:
+        raise UsageError(f"{path} has {ids.shape[-1]} channels: label and instance maps are one-channel id PNGs")
+    return ids.astype(np.int32)
 
 
 def instance_files(instances, jobs):

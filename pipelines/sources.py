@@ -288,7 +288,7 @@ LABEL_SAMPLE_TILE = (128, 256)
 @functools.lru_cache(maxsize=4)
 def label_sample_arrays(split="train", classes=LABEL_SAMPLE_CLASSES):
     """The embedded label-map data, downloading nothing: scikit-image's 9 bundled colour
-    photos, each resized to 512 wide and cut into 128 x 256 tiles (56 in all); SLIC
+    photos, each resized to 512 wide and cut into 128 x 256 tiles (52 in all); SLIC
     superpixels (about 48 per tile) are the instances, the k-means class (`classes` of them,
     over every superpixel's mean colour) of each superpixel is its label, and instance id =
     label * 1000 + superpixel (Cityscapes' encoding). Every 5th tile is held out ("val").
