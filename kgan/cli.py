@@ -297,7 +297,8 @@ def train(options):
         callbacks.append(metrics_callback(model, data.dataset, run, options.logdir, config.seed))
     start = 0
     for phase in system.phases(config):
-        until = total_steps if phase.steps is None else min(start + phase.steps, total_steps)
+        length = phase.length(steps_per_epoch)
+        until = total_steps if length is None else min(start + length, total_steps)
         start = until
         step = int(model.step)
         if step >= until:

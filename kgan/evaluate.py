@@ -9,8 +9,14 @@ how often it answers k, against the chance rate 1 / number of classes.
 target and (a) the trained generator's output, (b) the input itself, (c) an untrained
 generator's output, over held-out pairs made from HELD_OUT the way the run made its own
 (A|B files, or photos through edges + color hints), without random crops or flips.
+
+`python -m kgan.evaluate pix2pixhd --logdir RUN`: L1 (on [-1, 1]) and PSNR of the run's
+generator on held-out label maps (the sample's val tiles, a folder's val_* or
+gtFine/val), against an untrained generator and the nearest-colour baseline (every pixel
+painted with its class's mean training colour), at the run's size or --width/--height.
 """
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -116,6 +122,48 @@ def pix2pix_l1(logdir, held_out, seed=0):
     return l1(generate(trained)), l1([p["source"].numpy() for p in pairs]), l1(generate(untrained))
 
 
+def pix2pixhd_quality(logdir, width=None, height=None, seed=0):
+    """{"trained", "untrained", "nearest colour": {"l1", "psnr"}} over the held-out label
+    maps of the pix2pixhd run in `logdir` at width x height (default: the run's); outputs
+    rounded to uint8 as exported; PSNR is the mean of the per-image values."""
+    from pipelines.batches import label_map_batches
+    from pipelines.images import to_uint8
+
+    system, config, trained = load_trained(logdir, ("pix2pixhd",))
+    size = (height or config.height, width or config.width)
+    keras.utils.set_random_seed(seed)
+    untrained = system.build(dataclasses.replace(config, load_global=None))
+
+    def batches(split):
+        return label_map_batches(system.source(config, split), 1, size, flip=False, shuffle=False)
+
+    sums = np.zeros((config.label_nc, 3))
+    counts = np.zeros(config.label_nc)
+    for batch in batches("train"):
+        labels = batch["labels"].numpy().ravel()
+        sums += np.stack([np.bincount(labels, c, config.label_nc) for c in batch["image"].numpy().reshape(-1, 3).T], 1)
+        counts += np.bincount(labels, minlength=config.label_nc)
+    palette = (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
+
+    def generate(model):
+        def run(batch):
+            instances = batch.get("instances")
+            x = model.label_input(batch["labels"], instances)
+            return model.generator(model.generator_input(x, batch["image"], instances), training=False)
+        return run
+
+    methods = {"trained": generate(trained), "untrained": generate(untrained),
+               "nearest colour": lambda batch: tf.gather(palette, batch["labels"])}
+    results = {name: {"l1": [], "psnr": []} for name in methods}
+    for batch in batches("val"):
+        real = to_uint8(batch["image"]).numpy().astype(np.float64)
+        for name, method in methods.items():
+            output = to_uint8(method(batch)).numpy().astype(np.float64)
+            results[name]["l1"].append(np.abs(output - real).mean() / 127.5)
+            results[name]["psnr"].append(10 * np.log10(255.0**2 / max(np.mean((output - real) ** 2), 1e-10)))
+    return {name: {k: float(np.mean(v)) for k, v in values.items()} for name, values in results.items()}
+
+
 def rgb_to_y(image):
     """RGB float in [0, 255] (..., 3) -> Y (...,) in [16, 235], ITU-R BT.601 (MATLAB rgb2ycbcr)."""
     return 16.0 + image @ np.array([65.481, 128.553, 24.966]) / 255.0
@@ -185,6 +233,11 @@ def main(argv=None):
     pix2pix = commands.add_parser("pix2pix", help="held-out L1 of a pix2pix generator vs its input and untrained")
     pix2pix.add_argument("--logdir", required=True, help="run directory of a train.py --arch pix2pix run")
     pix2pix.add_argument("held_out", help="folder of held-out data in the run's layout (A|B files or photos)")
+    hd = commands.add_parser("pix2pixhd", help="held-out L1/PSNR of a pix2pixHD generator vs untrained and "
+                             "the nearest-colour baseline")
+    hd.add_argument("--logdir", required=True, help="run directory of a train.py --arch pix2pixhd run")
+    hd.add_argument("--width", type=int, default=None, help="evaluation width (default: the run's)")
+    hd.add_argument("--height", type=int, default=None, help="evaluation height (default: the run's)")
     sr = commands.add_parser("sr", help="PSNR/SSIM of an exported SR generator vs bicubic on an HR image folder")
     sr.add_argument("model", help="exported SRGAN SavedModel folder (saved_models/srgan[/VERSION])")
     sr.add_argument("hr_folder", help="folder of high-resolution images (e.g. Set5, Set14)")
@@ -203,6 +256,9 @@ def main(argv=None):
             if scale != args.scale:
                 raise UsageError(f"the model at {args.model!r} upscales x{scale}, not --scale {args.scale}")
             print_superres_table(superres_quality(upscale, args.hr_folder, scale, args.tile, args.overlap), scale)
+        elif args.command == "pix2pixhd":
+            for name, values in pix2pixhd_quality(args.logdir, args.width, args.height).items():
+                print(f"held-out {name}: L1 {values['l1']:.4f}, PSNR {values['psnr']:.2f} dB")
         elif args.command == "cgan":
             real, generated, chance, names = conditional_accuracy(args.logdir, args.samples, args.epochs)
             print(f"classifier accuracy on held-out real images: {real:.3f} (chance {chance:.3f})")

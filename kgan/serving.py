@@ -115,6 +115,16 @@ def checked_per_sample(values, batch, name, dtype, batch_name="noise"):
     return tf.reshape(values, [batch])
 
 
+def checked_rows(values, batch, width, name, dtype, batch_name):
+    """Values of any shape -> (batch, width), after checking at run time: rank 2, `batch`
+    rows (the batch of input `batch_name`) of `width` (pix2pixHD's cluster per class)."""
+    expected = f"{name}: expected {dtype} (batch, {width}) matching the {batch_name} batch"
+    values = require(values, tf.equal(tf.rank(values), 2), expected, "shape", tf.shape(values))
+    values = require(values, tf.reduce_all(tf.equal(tf.shape(values), tf.stack([batch, width]))), expected,
+                     f"shape, {batch_name} batch", tf.shape(values), batch)
+    return tf.reshape(values, [batch, width])
+
+
 def checked_ids(labels, class_names, name="labels"):
     """`labels` after checking at run time that every value is in [0, len(class_names)) (a
     label map: ids of `class_names`, which may also be a count)."""

@@ -156,3 +156,40 @@ def superres_batches(source, batch_size, scale=4, hr_crop=None, hr_size=256, see
     dataset = _cache_shuffle_repeat(dataset, source.count, bytes_per_example, seed)
     dataset = _with_seeds(dataset, seed).map(pair, num_parallel_calls=tf.data.AUTOTUNE)
     return _finish(dataset, batch_size)
+
+
+def label_map_batches(source, batch_size, size, crop=None, flip=True, seed=0, shuffle=True):
+    """pix2pixHD batches from {"label_map", ["instance_map"], "image"} examples (NVIDIA's
+    AlignedDataset): {"labels": int32 (B, H, W), ["instances": int32 (B, H, W)], "image":
+    float32 (B, H, W, 3) in [-1, 1]}. Everything is resized to size = (height, width) (label
+    and instance maps nearest, photos bicubic: NVIDIA's scale_width), then given the same
+    random crop (crop x crop; NVIDIA --fineSize) and horizontal flip; shuffle=False, flip=False
+    and no crop give every example once per pass in order (evaluation)."""
+    _check_batch(source, batch_size)
+    height, width = size
+    keys = [key for key in ("label_map", "instance_map", "image") if key in source.dataset.element_spec]
+
+    def load(example):
+        out = {key: tf.cast(tf.image.resize(example[key], [height, width], method="nearest"), tf.int32)
+               for key in keys if key != "image"}
+        out["image"] = tf.cast(tf.round(resize(example["image"], [height, width])), tf.int32)
+        return out
+
+    def jitter(example, element_seed):
+        parts = random_crop_flip([example[key] for key in keys], (crop, crop) if crop else (height, width),
+                                 element_seed, flip)
+        return _label_batch_element(dict(zip(keys, parts)))
+
+    dataset = source.dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    if not shuffle:
+        return _finish(dataset.map(_label_batch_element), batch_size)
+    dataset = _cache_shuffle_repeat(dataset, source.count, height * width * 5 * 4, seed)
+    dataset = _with_seeds(dataset, seed).map(jitter, num_parallel_calls=tf.data.AUTOTUNE)
+    return _finish(dataset, batch_size)
+
+
+def _label_batch_element(example):
+    out = {"labels": example["label_map"][..., 0], "image": to_unit_range(example["image"])}
+    if "instance_map" in example:
+        out["instances"] = example["instance_map"][..., 0]
+    return out

@@ -6,6 +6,7 @@ dataset yields dicts of decoded images; `pipelines.batches` turns them into batc
 Files that cannot be decoded (truncated, empty, not an image) are skipped; the source's
 `DecodeCounter` tells how many, so training goes on and the count is reported."""
 import dataclasses
+import functools
 import os
 
 import numpy as np
@@ -214,29 +215,114 @@ def cyclegan_sources(root, phase="train"):
 
 
 CITYSCAPES_SUFFIXES = {"label_map": "_gtFine_labelIds", "instance_map": "_gtFine_instanceIds", "image": "_leftImg8bit"}
+LABEL_KINDS = {"label_map": "label", "instance_map": "instance", "image": "rgb"}
 
 
-def cityscapes_source(root):
+def _triples(found, root, instances, what):
+    """ImageSource of the stems found for every needed key ({key: {stem: path}})."""
+    keys = [key for key in CITYSCAPES_SUFFIXES if instances or key != "instance_map"]
+    stems = sorted(set.intersection(*(set(found[key]) for key in keys)))
+    if not stems:
+        raise UsageError(f"no complete {what} under {root!r}")
+    columns = {key: [found[key][stem] for stem in stems] for key in keys}
+    dataset, counter = decode_rows(columns, {key: LABEL_KINDS[key] for key in keys})
+    return ImageSource(root, dataset, len(stems), (), counter)
+
+
+def file_stem(path):
+    """A file's name without extension and without a Cityscapes suffix."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    for suffix in CITYSCAPES_SUFFIXES.values():
+        if stem.endswith(suffix):
+            return stem[: -len(suffix)]
+    return stem
+
+
+def cityscapes_source(root, split=None, instances=True):
     """Cityscapes-style triples matched by file stem (the name before `_gtFine_labelIds`,
-    `_gtFine_instanceIds`, `_leftImg8bit`) anywhere below `root` (pix2pixHD's inputs).
-    Stems missing one of the three are left out."""
+    `_gtFine_instanceIds`, `_leftImg8bit`) anywhere below `root` (pix2pixHD's inputs), or,
+    with `split` ("train") and Cityscapes' own layout, below root/gtFine/SPLIT and
+    root/leftImg8bit/SPLIT only. Stems missing one of the files are left out;
+    instances=False needs no instance maps."""
     _require_folder(root, "Cityscapes folder")
+    folders = [root]
+    if split and all(os.path.isdir(os.path.join(root, top, split)) for top in ("gtFine", "leftImg8bit")):
+        folders = [os.path.join(root, top, split) for top in ("gtFine", "leftImg8bit")]
     found = {key: {} for key in CITYSCAPES_SUFFIXES}
-    for path in list_images(root):
+    for path in (p for folder in folders for p in list_images(folder)):
         stem = os.path.splitext(os.path.basename(path))[0]
         for key, suffix in CITYSCAPES_SUFFIXES.items():
             if stem.endswith(suffix):
                 found[key][stem[: -len(suffix)]] = path
-    stems = sorted(set.intersection(*(set(v) for v in found.values())))
-    if not stems:
-        raise UsageError(
-            f"no complete Cityscapes triples (*_gtFine_labelIds.png, *_gtFine_instanceIds.png, "
-            f"*_leftImg8bit.png) under {root!r}: put gtFine/ and leftImg8bit/ there"
-        )
-    columns = {key: [found[key][stem] for stem in stems] for key in CITYSCAPES_SUFFIXES}
-    kinds = {"label_map": "label", "instance_map": "instance", "image": "rgb"}
-    dataset, counter = decode_rows(columns, kinds)
-    return ImageSource(root, dataset, len(stems), (), counter)
+    needed = "*_gtFine_labelIds.png, " + ("*_gtFine_instanceIds.png, " if instances else "") + "*_leftImg8bit.png"
+    return _triples(found, root, instances, f"Cityscapes triples ({needed}): put gtFine/ and leftImg8bit/ there")
+
+
+NVIDIA_FOLDERS = {"label_map": "_label", "instance_map": "_inst", "image": "_img"}
+
+
+def label_folders_source(root, phase="train", instances=True):
+    """NVIDIA pix2pixHD's layout: root/PHASE_label/ (label ids), PHASE_inst/ (instance ids,
+    16-bit PNG) and PHASE_img/ (photos), matched by file stem (Cityscapes suffixes such as
+    `_gtFine_labelIds` and `_leftImg8bit` dropped first); instances=False needs no PHASE_inst/."""
+    found = {}
+    for key, suffix in NVIDIA_FOLDERS.items():
+        if key == "instance_map" and not instances:
+            continue
+        folder = os.path.join(root, phase + suffix)
+        if not os.path.isdir(folder):
+            raise UsageError(f"missing {phase + suffix}/ in {root!r}: pix2pixHD data needs {phase}_label/, "
+                             f"{phase}_img/" + ("" if not instances else f" and {phase}_inst/ (or pass --no-instance)"))
+        found[key] = {file_stem(path): path for path in list_images(folder)}
+    found.setdefault("instance_map", {})
+    return _triples(found, root, instances, f"label/image pairs with the same file stems in {phase}_label/ and "
+                    f"{phase}_img/")
+
+
+LABEL_SAMPLE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "cat", "immunohistochemistry", "retina",
+                       "colorwheel", "hubble_deep_field")
+LABEL_SAMPLE_CLASSES = 12
+LABEL_SAMPLE_TILE = (128, 256)
+
+
+@functools.lru_cache(maxsize=4)
+def label_sample_arrays(split="train", classes=LABEL_SAMPLE_CLASSES):
+    """The embedded label-map data, downloading nothing: scikit-image's 9 bundled colour
+    photos, each resized to 512 wide and cut into 128 x 256 tiles (52 in all); SLIC
+    superpixels (about 48 per tile) are the instances, the k-means class (`classes` of them,
+    over every superpixel's mean colour) of each superpixel is its label, and instance id =
+    label * 1000 + superpixel (Cityscapes' encoding). Every 5th tile is held out ("val").
+    -> {"label_map" uint8 (N, 128, 256, 1), "instance_map" int32, "image" uint8 (N, 128, 256, 3)}."""
+    from PIL import Image
+    from skimage import data, segmentation
+
+    from kgan.kmeans import kmeans
+
+    height, width = LABEL_SAMPLE_TILE
+    tiles = []
+    for name in LABEL_SAMPLE_PHOTOS:
+        photo = Image.fromarray(getattr(data, name)()[..., :3])
+        photo = np.asarray(photo.resize((2 * width, round(2 * width * photo.height / photo.width)), Image.BICUBIC))
+        tiles += [photo[r : r + height, c : c + width] for r in range(0, photo.shape[0] - height + 1, height)
+                  for c in range(0, 2 * width, width)]
+    segments = [segmentation.slic(tile, n_segments=48, compactness=10, start_label=0) for tile in tiles]
+    means = [np.stack([tile[s == k].mean(0) for k in range(s.max() + 1)]) for tile, s in zip(tiles, segments)]
+    _, assignment = kmeans(np.concatenate(means), classes, seed=0)
+    starts = np.cumsum([0] + [len(m) for m in means])
+    labels = [assignment[start:][s] for start, s in zip(starts, segments)]
+    chosen = [i for i in range(len(tiles)) if (i % 5 == 4) == (split == "val")]
+    return {"label_map": np.stack([labels[i] for i in chosen]).astype(np.uint8)[..., None],
+            "instance_map": np.stack([labels[i] * 1000 + segments[i] for i in chosen]).astype(np.int32)[..., None],
+            "image": np.stack([tiles[i] for i in chosen]).astype(np.uint8)}
+
+
+def label_sample_source(split="train", instances=True):
+    """`label_sample_arrays(split)` as an ImageSource (pix2pixHD's --data sample)."""
+    arrays = dict(label_sample_arrays(split))
+    if not instances:
+        del arrays["instance_map"]
+    return ImageSource(f"sample label maps ({split})", tf.data.Dataset.from_tensor_slices(arrays),
+                       len(arrays["image"]))
 
 
 def tfds_source(name, data_dir=None, split="train"):

@@ -18,15 +18,17 @@ def resize(image, size, method="bicubic"):
 
 
 def random_crop_flip(images, crop_size, seed, flip=True):
-    """The same random crop_size x crop_size crop and horizontal flip for every image of an
-    aligned list [(H, W, Ci)] (a pix2pix pair, a Cityscapes triple), so pixels stay aligned.
+    """The same random crop_size x crop_size (or (height, width)) crop and horizontal flip
+    for every image of an aligned list [(H, W, Ci)] (a pix2pix pair, a Cityscapes triple),
+    so pixels stay aligned.
     With images first resized to a load size this is junyanz's `resize_and_crop` jitter
     (286 -> 256 is 1.12x; seed 000's CycleGAN uses 1.33x)."""
     channels = [int(image.shape[-1]) for image in images]
     dtype = images[0].dtype
     stacked = tf.concat([tf.cast(image, dtype) for image in images], axis=-1)
     crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    stacked = tf.image.stateless_random_crop(stacked, [crop_size, crop_size, sum(channels)], crop_seed)
+    height, width = (crop_size, crop_size) if isinstance(crop_size, int) else crop_size
+    stacked = tf.image.stateless_random_crop(stacked, [height, width, sum(channels)], crop_seed)
     if flip:
         stacked = tf.image.stateless_random_flip_left_right(stacked, flip_seed)
     return tf.split(stacked, channels, axis=-1)

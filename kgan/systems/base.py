@@ -51,11 +51,17 @@ class TrainingData:
 
 @dataclasses.dataclass(frozen=True)
 class Phase:
-    """A stretch of training with one train step: `steps` long (None: to the end of the
-    run); `name` is passed to `model.set_phase` (SRGAN "pretrain", pix2pixHD "fix_global")."""
+    """A stretch of training with one train step: `steps` long, or `epochs` of the run's
+    steps per epoch (neither: to the end of the run); `name` is passed to
+    `model.set_phase` (SRGAN "pretrain", pix2pixHD "fix_global")."""
 
     name: str
     steps: int = None
+    epochs: int = None
+
+    def length(self, steps_per_epoch):
+        """Steps of this phase; None: to the end of the run."""
+        return self.steps if self.epochs is None else self.epochs * steps_per_epoch
 
 
 def resolve_norm(norm, seed_norm, replicas):
