@@ -20,7 +20,7 @@ ordered pair i != j of the batch, formed by rolling the batch by 1 .. B-1 (TraVe
 import tensorflow as tf
 
 from kgan.models.base import AdversarialModel
-from kgan.tiles import combo, cut_tiles, translate_tiled
+from kgan.models.tiles import combo, cut_tiles, translate_tiled
 from pipelines.images import to_uint8
 
 # Added under the square root of ||x||: its gradient at x = 0 is then 0, not NaN.
@@ -104,8 +104,11 @@ class SiameseGAN(AdversarialModel):
             else:
                 a, b = cut_tiles(a, self.tile_size), cut_tiles(b, self.tile_size)
                 fake = self.generator(a, training=True)
-            vectors = [_global_batch(tf.cast(self.discriminator(x, training=True), tf.float32)) for x in (a, fake, b)]
-            losses = siamese_losses(*vectors, self.margin, self.travel_l2)
+            # One D call on A, AB and B: batch norm then normalizes the three with the same
+            # statistics (separate calls would give each batch zero mean, hiding real vs fake).
+            vectors = tf.split(tf.cast(self.discriminator(tf.concat([a, fake, b], 0), training=True), tf.float32),
+                               3)
+            losses = siamese_losses(*[_global_batch(v) for v in vectors], self.margin, self.travel_l2)
         self.apply_gradients(self.d_optimizer, d_tape, losses["d_loss"], self.discriminator_variables())
         self.apply_gradients(self.g_optimizer, g_tape, losses["g_loss"], self.generator_variables())
         return self.finish_step(**losses)
@@ -116,9 +119,14 @@ class SiameseGAN(AdversarialModel):
         rows = tf.stack([to_uint8(x) for x in (a, self.translate_crops(a, training=False), b)], axis=1)
         return tf.reshape(rows, [-1, *rows.shape[2:]]), 3
 
+    def serve(self, images):
+        """The exported translator: uint8 (B, H, W, 3) of any size -> {"images": uint8
+        (B, H, W, 3) translated tile by tile (`translate_tiled`), "tile_size": int32 (B,) S,
+        which `kgan.stylize` reads to send S-aligned blocks of larger images}."""
+        translated = translate_tiled(self.generator, images, self.tile_size, self.tiles_per_call)
+        return {"images": translated, "tile_size": tf.fill(tf.shape(images)[:1], tf.constant(self.tile_size))}
+
     def serving_endpoints(self):
-        """{"": the whole-image translator}: "images" uint8 (B, H, W, 3) of any size ->
-        {"images": uint8 (B, H, W, 3)}, translated tile by tile (`translate_tiled`)."""
-        generator, tile, per_call = self.generator, self.tile_size, self.tiles_per_call
-        spec = tf.TensorSpec([None, None, None, generator.input_shape[-1]], tf.uint8, name="images")
-        return {"": (generator, lambda images: {"images": translate_tiled(generator, images, tile, per_call)}, [spec])}
+        """{"": the whole-image translator `serve`}."""
+        spec = tf.TensorSpec([None, None, None, self.generator.input_shape[-1]], tf.uint8, name="images")
+        return {"": (self.generator, self.serve, [spec])}
