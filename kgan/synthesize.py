@@ -75,6 +75,8 @@ def main(argv=None):
         jobs = plan(args.labels, args.output)
         pairs = instance_files(args.instances, jobs) if "instances" in inputs else {}
         rng = np.random.default_rng(args.seed)
+        if "clusters" in inputs:
+            count = int(load_signature(args.model, "input_shapes")()["clusters"][1])
         for source, target in jobs:
             request = {"labels": read_ids(source)[None]}
             if pairs:
@@ -83,7 +85,6 @@ def main(argv=None):
                     raise UsageError(f"{pairs[source]} is {request['instances'].shape[1:]} but {source} is "
                                      f"{request['labels'].shape[1:]}: the maps must have the same size")
             if "clusters" in inputs:
-                count = inputs["clusters"].shape[-1]
                 request["clusters"] = (rng.integers(0, 2**16, (1, count)) if args.cluster == "random"
                                        else np.full((1, count), int(args.cluster))).astype(np.int32)
             try:

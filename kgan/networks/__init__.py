@@ -10,6 +10,7 @@ from kgan.networks.mlp import mlp_discriminator, mlp_generator
 from kgan.networks.patchgan import patch_discriminator
 from kgan.networks.pix2pixhd import global_generator, local_enhancer, multiscale_discriminator
 from kgan.networks.resnet import resnet_generator
+from kgan.networks.siamese import siamese_discriminator
 from kgan.networks.srgan import srgan_discriminator, srgan_generator
 from kgan.networks.stylegan2 import stylegan2_discriminator, stylegan2_generator
 from kgan.networks.unet import unet_generator
@@ -37,6 +38,7 @@ DISCRIMINATORS = {
     "patch_seed000": partial(patch_discriminator, variant="seed000"),
     "multiscale": multiscale_discriminator,
     "stylegan2": stylegan2_discriminator,
+    "siamese": siamese_discriminator,
 }
 
 
@@ -75,4 +77,5 @@ __all__ = [
     "multiscale_discriminator",
     "stylegan2_generator",
     "stylegan2_discriminator",
+    "siamese_discriminator",
 ]
