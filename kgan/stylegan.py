@@ -3,6 +3,8 @@
   generate MODEL --seeds 0-15 --trunc 0.7   images, a grid and the W+ .npz of each seed
   mix MODEL --sources 1-4 --destinations 5-7 --styles coarse
                                             the StyleGAN style-mixing figure
+  convert SRC DST.keras                     NVlabs TF1 / stylegan2-ada-pytorch .pkl or rosinality .pt
+                                            -> a kgan generator
 
 MODEL: a `train.py --arch stylegan2` run directory, a .keras generator (from `convert`), or an
 upstream checkpoint (.pkl, .pt). Bad input ends in one line, exit status 2.
@@ -14,6 +16,7 @@ import sys
 import numpy as np
 
 from kgan.errors import UsageError
+from kgan.stylegan_tools.importers import FORMATS
 
 PROG = "python -m kgan.stylegan"
 
@@ -82,6 +85,19 @@ def cmd_mix(args):
     return "wrote " + ", ".join(written)
 
 
+def cmd_convert(args):
+    import keras
+
+    from kgan.stylegan_tools.importers import import_generator
+
+    if not args.dst.endswith(".keras"):
+        raise UsageError(f"DST {args.dst!r} must end in .keras (a Keras model file)")
+    generator, description = import_generator(args.src, args.format)
+    os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
+    keras.saving.save_model(generator, args.dst)
+    return f"converted {args.src} ({description}) into {args.dst}"
+
+
 def _add_model(parser):
     parser.add_argument("model", metavar="MODEL", help="train.py --arch stylegan2 run directory, a .keras generator "
                         "from `convert`, or an upstream .pkl / .pt checkpoint")
@@ -122,6 +138,14 @@ def build_parser():
     mix.add_argument("--logdir", default=None, help="also write the grids to TensorBoard in this directory")
     _add_sampling(mix)
     mix.set_defaults(run=cmd_mix)
+
+    convert = commands.add_parser("convert", help="import official generator weights (G_ema / Gs) into kgan")
+    convert.add_argument("src", help="NVlabs TF1 .pkl (no TensorFlow 1 needed), stylegan2-ada-pytorch .pkl or "
+                         "rosinality .pt (both need PyTorch: pip install -e \".[torch]\")")
+    convert.add_argument("dst", help="output .keras file: a MODEL for the other commands")
+    convert.add_argument("--format", choices=FORMATS, default="auto",
+                         help="checkpoint format (default auto: .pt/.pth rosinality, .pkl by its content)")
+    convert.set_defaults(run=cmd_convert)
     return parser
 
 

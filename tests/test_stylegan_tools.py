@@ -110,3 +110,306 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path):
     lines = [line for line in process.stderr.splitlines() if line.startswith("stylegan")]  # not TF's own logs
     assert len(lines) == 1 and lines[0].startswith("stylegan: error: MODEL") and "does not exist" in lines[0]
     assert "Traceback" not in process.stderr
+
+
+# ---- weight import: checkpoints written in each format, against a PyTorch reference ----
+
+ROS = dict(size=16, style_dim=32, n_mlp=2, channels={4: 16, 8: 16, 16: 8})
+
+
+def rosinality_state(seed=0):
+    """A rosinality/stylegan2-pytorch `Generator(16, 32, n_mlp=2)` state dict with random
+    weights everywhere (channels 16, 16, 8: its layout, tiny widths), as numpy."""
+    rng = np.random.default_rng(seed)
+    c, d = ROS["channels"], ROS["style_dim"]
+    state = {}
+    for i in range(ROS["n_mlp"]):
+        state[f"style.{i + 1}.weight"], state[f"style.{i + 1}.bias"] = rng.normal(0, 100, (d, d)), rng.normal(0, 1, d)
+    state["input.input"] = rng.normal(0, 1, (1, c[4], 4, 4))
+
+    def styled(name, cin, cout):
+        state.update({f"{name}.conv.weight": rng.normal(0, 1, (1, cout, cin, 3, 3)),
+                      f"{name}.conv.modulation.weight": rng.normal(0, 1, (cin, d)),
+                      f"{name}.conv.modulation.bias": 1 + rng.normal(0, 0.2, cin),
+                      f"{name}.noise.weight": rng.normal(0, 0.3, 1), f"{name}.activate.bias": rng.normal(0, 0.3, cout)})
+
+    def torgb(name, cin):
+        state.update({f"{name}.conv.weight": rng.normal(0, 1, (1, 3, cin, 1, 1)),
+                      f"{name}.conv.modulation.weight": rng.normal(0, 1, (cin, d)),
+                      f"{name}.conv.modulation.bias": 1 + rng.normal(0, 0.2, cin),
+                      f"{name}.bias": rng.normal(0, 0.3, (1, 3, 1, 1))})
+
+    styled("conv1", c[4], c[4])
+    torgb("to_rgb1", c[4])
+    for i, res in enumerate((8, 16)):
+        styled(f"convs.{2 * i}", c[res // 2], c[res])
+        styled(f"convs.{2 * i + 1}", c[res], c[res])
+        torgb(f"to_rgbs.{i}", c[res])
+    for i in range(5):
+        res = 2 ** ((i + 5) // 2)
+        state[f"noises.noise_{i}"] = rng.normal(0, 1, (1, 1, res, res))
+    return {k: v.astype(np.float32) for k, v in state.items()}
+
+
+def rosinality_reference(state, latent):
+    """rosinality model.py `Generator.forward(latent, input_is_latent=True,
+    randomize_noise=False)`, the fused path, transcribed in PyTorch: latent W+ (B, 6, 32)
+    -> images (B, 3, 16, 16)."""
+    import torch
+    import torch.nn.functional as F
+
+    sd = {k: torch.from_numpy(v) for k, v in state.items()}
+    kernel = torch.tensor([1.0, 3, 3, 1])
+    kernel = kernel[None] * kernel[:, None]
+    kernel = kernel / kernel.sum()
+
+    def upfirdn(x, k, up, pad):  # upfirdn2d_native with down 1
+        b, ch, h, w = x.shape
+        x = x.view(b, ch, h, 1, w, 1)
+        x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1]).view(b, ch, h * up, w * up)
+        x = F.pad(x, [pad[0], pad[1], pad[0], pad[1]])
+        return F.conv2d(x, torch.flip(k, [0, 1])[None, None].repeat(ch, 1, 1, 1), groups=ch)
+
+    def modconv(x, name, style, demodulate=True, upsample=False):
+        weight = sd[f"{name}.conv.weight"]
+        _, cout, cin, k, _ = weight.shape
+        b, _, h, w = x.shape
+        style = F.linear(style, sd[f"{name}.conv.modulation.weight"] / np.sqrt(style.shape[1]),
+                         sd[f"{name}.conv.modulation.bias"]).view(b, 1, cin, 1, 1)
+        weight = weight / np.sqrt(cin * k * k) * style
+        if demodulate:
+            weight = weight * torch.rsqrt(weight.pow(2).sum([2, 3, 4]) + 1e-8).view(b, cout, 1, 1, 1)
+        if upsample:
+            weight = weight.transpose(1, 2).reshape(b * cin, cout, k, k)
+            out = F.conv_transpose2d(x.view(1, b * cin, h, w), weight, stride=2, groups=b)
+            return upfirdn(out.view(b, cout, *out.shape[2:]), kernel * 4, 1, (1, 1))
+        out = F.conv2d(x.view(1, b * cin, h, w), weight.view(b * cout, cin, k, k), padding=k // 2, groups=b)
+        return out.view(b, cout, h, w)
+
+    def styled(x, name, style, noise, upsample=False):
+        out = modconv(x, name, style, upsample=upsample) + sd[f"{name}.noise.weight"] * sd[f"noises.noise_{noise}"]
+        return F.leaky_relu(out + sd[f"{name}.activate.bias"].view(1, -1, 1, 1), 0.2) * np.sqrt(2)
+
+    def torgb(x, name, style, skip=None):
+        out = modconv(x, name, style, demodulate=False) + sd[f"{name}.bias"]
+        return out if skip is None else out + upfirdn(skip, kernel * 4, 2, (2, 1))
+
+    latent = torch.from_numpy(latent)
+    out = sd["input.input"].repeat(latent.shape[0], 1, 1, 1)
+    out = styled(out, "conv1", latent[:, 0], 0)
+    skip = torgb(out, "to_rgb1", latent[:, 1])
+    for i in range(2):
+        out = styled(out, f"convs.{2 * i}", latent[:, 1 + 2 * i], 1 + 2 * i, upsample=True)
+        out = styled(out, f"convs.{2 * i + 1}", latent[:, 2 + 2 * i], 2 + 2 * i)
+        skip = torgb(out, f"to_rgbs.{i}", latent[:, 3 + 2 * i], skip)
+    return skip.numpy()
+
+
+def rosinality_mapping(state, z):
+    """rosinality `Generator.style`: PixelNorm, then EqualLinear(lr_mul 0.01) + fused lrelu."""
+    x = z / np.sqrt(np.mean(z ** 2, axis=1, keepdims=True) + 1e-8)
+    for i in range(ROS["n_mlp"]):
+        x = x @ (state[f"style.{i + 1}.weight"] * 0.01 / np.sqrt(x.shape[1])).T + state[f"style.{i + 1}.bias"] * 0.01
+        x = np.where(x >= 0, x, 0.2 * x) * np.sqrt(2)
+    return x
+
+
+def ada_state(ros, latent_avg):
+    """The same weights under stylegan2-ada-pytorch `Generator` parameter / buffer names."""
+    state = {"mapping.w_avg": latent_avg, "synthesis.b4.const": ros["input.input"][0]}
+    for i in range(ROS["n_mlp"]):
+        state[f"mapping.fc{i}.weight"], state[f"mapping.fc{i}.bias"] = ros[f"style.{i + 1}.weight"], \
+            ros[f"style.{i + 1}.bias"]
+    layers = [("conv1", "b4.conv1", 0, "to_rgb1", "b4.torgb")]
+    layers += [(f"convs.{2 * i}", f"b{r}.conv0", 2 * i + 1, None, None) for i, r in enumerate((8, 16))]
+    layers += [(f"convs.{2 * i + 1}", f"b{r}.conv1", 2 * i + 2, f"to_rgbs.{i}", f"b{r}.torgb")
+               for i, r in enumerate((8, 16))]
+    for src, dst, noise, rgb_src, rgb_dst in layers:
+        dst = f"synthesis.{dst}"
+        state.update({f"{dst}.weight": ros[f"{src}.conv.weight"][0], f"{dst}.bias": ros[f"{src}.activate.bias"],
+                      f"{dst}.affine.weight": ros[f"{src}.conv.modulation.weight"],
+                      f"{dst}.affine.bias": ros[f"{src}.conv.modulation.bias"],
+                      f"{dst}.noise_strength": ros[f"{src}.noise.weight"][0],
+                      f"{dst}.noise_const": ros[f"noises.noise_{noise}"][0, 0],
+                      f"{dst}.resample_filter": np.ones((4, 4), np.float32)})
+        if rgb_src:
+            rgb = f"synthesis.{rgb_dst}"
+            state.update({f"{rgb}.weight": ros[f"{rgb_src}.conv.weight"][0], f"{rgb}.bias": ros[f"{rgb_src}.bias"][0, :, 0, 0],
+                          f"{rgb}.affine.weight": ros[f"{rgb_src}.conv.modulation.weight"],
+                          f"{rgb}.affine.bias": ros[f"{rgb_src}.conv.modulation.bias"]})
+    return state
+
+
+def tf1_variables(ada):
+    """{component: [(TF1 variable name, value)]} of an ADA state: legacy.py's
+    convert_tf_generator table run backwards (HWIO, mod_bias - 1, Conv0_up flipped,
+    noise (1, 1, H, W), const (1, C, 4, 4))."""
+    mapping, synthesis, top = [], [], [("dlatent_avg", ada["mapping.w_avg"]), ("lod", np.float32(0))]
+    for key, value in ada.items():
+        parts = key.split(".")
+        if parts[0] == "mapping" and parts[1].startswith("fc"):
+            mapping.append((f"Dense{parts[1][2:]}/{parts[2]}", value.T if parts[2] == "weight" else value))
+        if parts[0] != "synthesis" or key.endswith("resample_filter"):
+            continue
+        res = int(parts[1][1:])
+        if parts[2] == "const":
+            synthesis.append(("4x4/Const/const", value[None]))
+            continue
+        layer = {"conv0": "Conv0_up", "conv1": "Conv" if res == 4 else "Conv1", "torgb": "ToRGB"}[parts[2]]
+        name, param = f"{res}x{res}/{layer}", ".".join(parts[3:])
+        if param == "weight":
+            kernel = value.transpose(2, 3, 1, 0)
+            synthesis.append((f"{name}/weight", kernel[::-1, ::-1] if layer == "Conv0_up" else kernel))
+        elif param == "affine.weight":
+            synthesis.append((f"{name}/mod_weight", value.T))
+        elif param == "affine.bias":
+            synthesis.append((f"{name}/mod_bias", value - 1))
+        elif param == "noise_const":
+            index = 0 if res == 4 else 2 * int(np.log2(res)) - (5 if parts[2] == "conv0" else 4)
+            synthesis.append((f"noise{index}", value[None, None]))
+        else:
+            synthesis.append((f"{name}/{param}", value))
+    return top, mapping, synthesis
+
+
+def write_tf1_pickle(path, ada):
+    """An NVlabs TF1 network pickle (G, D, Gs) of dnnlib.tflib.network.Network objects, as
+    their __getstate__ writes them (version 4, static_kwargs, components, variables)."""
+    import pickle
+    import types
+
+    module = types.ModuleType("dnnlib.tflib.network")
+
+    class Network:
+        def __init__(self, name, variables, components=None, **static_kwargs):
+            self.state = dict(version=4, name=name, static_kwargs=static_kwargs, components=components or {},
+                              build_module_src="", build_func_name=name, variables=variables)
+
+        def __getstate__(self):
+            return self.state
+
+    Network.__module__, Network.__qualname__ = "dnnlib.tflib.network", "Network"
+    module.Network = Network
+    top, mapping, synthesis = tf1_variables(ada)
+    kwargs = dict(resolution=16, latent_size=32, dlatent_size=32, mapping_layers=2, fmap_base=128, fmap_max=16)
+    gs = Network("G_main", top, {"mapping": Network("G_mapping", mapping), "synthesis": Network("G_synthesis",
+                                                                                            synthesis)}, **kwargs)
+    saved = {name: sys.modules.get(name) for name in ("dnnlib", "dnnlib.tflib", "dnnlib.tflib.network")}
+    sys.modules.update({"dnnlib": types.ModuleType("dnnlib"), "dnnlib.tflib": types.ModuleType("dnnlib.tflib"),
+                        "dnnlib.tflib.network": module})
+    try:
+        with open(path, "wb") as f:
+            pickle.dump((Network("D_main", []), Network("G_main", []), gs), f)
+    finally:
+        for name, previous in saved.items():
+            if previous is None:
+                sys.modules.pop(name)
+            else:
+                sys.modules[name] = previous
+
+
+def write_ada_pickle(path, ada):
+    """A stylegan2-ada-pytorch network pickle: {"G", "D", "G_ema", "augment_pipe",
+    "training_set_kwargs"} whose modules reduce, as torch_utils.persistence's do, to
+    _reconstruct_persistent_obj(meta) with meta.state = the nn.Module __dict__ (here the
+    _parameters / _buffers / _modules that matter), tensors pickled by torch."""
+    import collections
+    import pickle
+    import types
+
+    import torch
+
+    module = types.ModuleType("torch_utils.persistence")
+
+    def _reconstruct_persistent_obj(meta):
+        raise AssertionError("only for pickling")
+
+    _reconstruct_persistent_obj.__module__ = "torch_utils.persistence"
+    _reconstruct_persistent_obj.__qualname__ = "_reconstruct_persistent_obj"
+    module._reconstruct_persistent_obj = _reconstruct_persistent_obj
+
+    class Persistent:
+        def __init__(self, class_name, parameters=(), buffers=(), modules=()):
+            self.meta = dict(type="class", version=6, module_src="raise SystemExit('not to be run')",
+                             class_name=class_name,
+                             state=dict(training=False, _parameters=collections.OrderedDict(parameters),
+                                        _buffers=collections.OrderedDict(buffers),
+                                        _modules=collections.OrderedDict(modules), _init_kwargs={}))
+
+        def __reduce__(self):
+            return _reconstruct_persistent_obj, (self.meta,)
+
+    def tree(prefix, class_name):
+        children = sorted({k[len(prefix):].split(".")[0] for k in ada if k.startswith(prefix)
+                           and "." in k[len(prefix):]})
+        own = {k[len(prefix):]: torch.from_numpy(np.asarray(v)) for k, v in ada.items() if k.startswith(prefix)
+               and "." not in k[len(prefix):]}
+        buffers = {k: v for k, v in own.items() if k in ("w_avg", "noise_const", "resample_filter")}
+        parameters = {k: torch.nn.Parameter(v, requires_grad=False) for k, v in own.items() if k not in buffers}
+        return Persistent(class_name, parameters.items(), buffers.items(),
+                          [(child, tree(f"{prefix}{child}.", "Layer")) for child in children])
+
+    saved = {name: sys.modules.get(name) for name in ("torch_utils", "torch_utils.persistence")}
+    sys.modules.update({"torch_utils": types.ModuleType("torch_utils"), "torch_utils.persistence": module})
+    try:
+        with open(path, "wb") as f:
+            pickle.dump(dict(G=tree("", "Generator"), D=Persistent("Discriminator"), G_ema=tree("", "Generator"),
+                             augment_pipe=None, training_set_kwargs=None), f)
+    finally:
+        for name, previous in saved.items():
+            if previous is None:
+                sys.modules.pop(name)
+            else:
+                sys.modules[name] = previous
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory):
+    """Checkpoints of one set of known weights in the three formats, plus the reference."""
+    torch = pytest.importorskip("torch", reason="the PyTorch reference and .pt / ADA .pkl need torch (CI has none)")
+    import argparse
+
+    folder = tmp_path_factory.mktemp("upstream")
+    ros = rosinality_state()
+    rng = np.random.default_rng(1)
+    latent_avg = rng.normal(0, 1, ROS["style_dim"]).astype(np.float32)
+    torch.save({"g_ema": {k: torch.from_numpy(v) for k, v in ros.items()}, "latent_avg": torch.from_numpy(latent_avg),
+                "args": argparse.Namespace(size=16, n_mlp=2)}, folder / "rosinality.pt")
+    ada = ada_state(ros, latent_avg)
+    write_ada_pickle(folder / "ada.pkl", ada)
+    write_tf1_pickle(folder / "tf1.pkl", ada)
+    z = rng.normal(0, 1, (3, ROS["style_dim"])).astype(np.float32)
+    ws = rng.normal(0, 1, (3, 6, ROS["style_dim"])).astype(np.float32)
+    return dict(folder=folder, ros=ros, latent_avg=latent_avg, z=z, ws=ws,
+                images=rosinality_reference(ros, ws).transpose(0, 2, 3, 1))
+
+
+@pytest.mark.parametrize("name", ["rosinality.pt", "ada.pkl", "tf1.pkl"])
+def test_imported_generator_equals_the_pytorch_reference(upstream, name):
+    from kgan.stylegan_tools.importers import import_generator
+
+    g, description = import_generator(str(upstream["folder"] / name))
+    assert description.startswith(name.split(".")[0])
+    assert (g.image_size, g.z_dim, g.w_dim, g.num_ws, g.mapping.num_layers) == (16, 32, 32, 6, 2)
+    images = g.synthesis(upstream["ws"], noise_mode="const").numpy()
+    np.testing.assert_allclose(images, upstream["images"], atol=1e-4)
+    w = g.mapping(upstream["z"]).numpy()[:, 0]
+    np.testing.assert_allclose(w, rosinality_mapping(upstream["ros"], upstream["z"]), atol=1e-4, rtol=1e-5)
+    np.testing.assert_array_equal(g.mapping.w_avg.numpy(), upstream["latent_avg"])
+
+
+def test_convert_cli_writes_a_model_the_tools_load_and_refuses_foreign_pickles(upstream, tmp_path, capsys):
+    import pickle
+
+    from kgan.stylegan import main
+
+    dst = tmp_path / "ffhq.keras"
+    assert main(["convert", str(upstream["folder"] / "tf1.pkl"), str(dst)]) == 0
+    g = sg.load_generator(str(dst))
+    np.testing.assert_allclose(g.synthesis(upstream["ws"], noise_mode="const").numpy(), upstream["images"], atol=1e-4)
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(pickle.dumps(os.system))
+    assert main(["convert", str(evil), str(tmp_path / "x.keras")]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error[-1].startswith("stylegan: error:") and "refusing to run it" in error[-1]
+    assert not (tmp_path / "x.keras").exists()
