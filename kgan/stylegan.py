@@ -3,6 +3,7 @@
   generate MODEL --seeds 0-15 --trunc 0.7   images, a grid and the W+ .npz of each seed
   mix MODEL --sources 1-4 --destinations 5-7 --styles coarse
                                             the StyleGAN style-mixing figure
+  project MODEL TARGET.jpg [--w-plus]        align the face, optimize W (or W+) and the noise maps
   convert SRC DST.keras                     NVlabs TF1 / stylegan2-ada-pytorch .pkl or rosinality .pt
                                             -> a kgan generator
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from kgan.errors import UsageError
 from kgan.stylegan_tools.importers import FORMATS
+from kgan.stylegan_tools.projector import DISTANCES
 
 PROG = "python -m kgan.stylegan"
 
@@ -85,6 +87,56 @@ def cmd_mix(args):
     return "wrote " + ", ".join(written)
 
 
+def cmd_project(args):
+    import tensorflow as tf
+
+    from kgan.align import align_face, center_crop_resize
+    from kgan.inference import read_image
+    from kgan.stylegan_tools.generator import image_grid, load_generator, save_ws
+    from kgan.stylegan_tools.projector import ProjectorConfig, project, psnr
+
+    generator = load_generator(args.model)
+    if not os.path.isfile(args.target):
+        raise UsageError(f"TARGET {args.target!r} does not exist: pass an image file")
+    try:
+        photo = read_image(args.target)
+    except tf.errors.InvalidArgumentError:
+        raise UsageError(f"TARGET {args.target!r} is not a readable image") from None
+    size = generator.image_size
+    if args.no_align:
+        target, alignment = center_crop_resize(photo, size), {"eyes": "not aligned (centre crop)"}
+    else:
+        target, alignment = align_face(photo, size)
+    config = ProjectorConfig(num_steps=args.steps, w_avg_samples=args.w_avg_samples, w_plus=args.w_plus)
+    writer = tf.summary.create_file_writer(args.logdir) if args.logdir else None
+
+    def log_frame(step, distance, image):
+        if writer is not None:
+            with writer.as_default():
+                tf.summary.image("project/progress", image[None], step=step)
+
+    result = project(generator, target, config, args.distance, args.vgg_weights, args.class_index, args.seed,
+                     args.frames, callback=log_frame)
+    if writer is not None:
+        with writer.as_default():
+            for step, distance in enumerate(result.distances):
+                tf.summary.scalar("project/distance", distance, step=step)
+            tf.summary.image("project/before_after", np.concatenate([target, result.image], axis=1)[None],
+                             step=len(result.distances))
+        writer.flush()
+    space = "w_plus" if args.w_plus else "w"
+    save_ws(os.path.join(args.out, f"projected_{space}.npz"), result.ws, distances=np.asarray(result.distances),
+            **{f"noise/{name}": value for name, value in result.noise.items()})
+    _write_png(os.path.join(args.out, "target.png"), target)
+    _write_png(os.path.join(args.out, f"projected_{space}.png"), result.image)
+    _write_png(os.path.join(args.out, f"before_after_{space}.png"), np.concatenate([target, result.image], axis=1))
+    frames = np.stack([image for _, image in result.frames])
+    _write_png(os.path.join(args.out, f"frames_{space}.png"), image_grid(frames, len(frames)))
+    return (f"projected {args.target} ({alignment['eyes']} eyes) into {space.upper().replace('_PLUS', '+')} in "
+            f"{args.steps} steps: distance {result.distances[0]:.4g} -> {result.distances[-1]:.4g}, PSNR "
+            f"{psnr(result.image, target):.2f} dB; wrote {args.out}")
+
+
 def cmd_convert(args):
     import keras
 
@@ -138,6 +190,31 @@ def build_parser():
     mix.add_argument("--logdir", default=None, help="also write the grids to TensorBoard in this directory")
     _add_sampling(mix)
     mix.set_defaults(run=cmd_mix)
+
+    proj = commands.add_parser("project", help="find the W / W+ code (and noise maps) of a photo (NVlabs projector)")
+    _add_model(proj)
+    proj.add_argument("target", help="the photo: its largest face is aligned (OpenCV Haar face + eyes) and "
+                      "cropped to the generator's resolution")
+    proj.add_argument("--w-plus", action="store_true", help="optimize one w per W+ row (seed 000, rosinality "
+                      "--w_plus) instead of one w for all rows (NVlabs)")
+    proj.add_argument("--steps", type=int, default=1000, help="optimization steps (default 1000, NVlabs)")
+    proj.add_argument("--w-avg-samples", type=int, default=10000, help="z samples for the w mean and std "
+                      "(default 10000)")
+    proj.add_argument("--distance", choices=DISTANCES, default="auto", help="vgg: VGG16 LPIPS-style features "
+                      "(needs the weights file); pixel: multi-scale pixel MSE; auto (default): vgg if its weights "
+                      "are found, else pixel")
+    proj.add_argument("--vgg-weights", default="imagenet", help="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 "
+                      "(default: $KGAN_VGG16_WEIGHTS or the Keras cache)")
+    proj.add_argument("--no-align", action="store_true", help="centre-crop instead of aligning a face")
+    proj.add_argument("--frames", type=int, default=8, help="snapshots in the frame strip and TensorBoard "
+                      "(default 8)")
+    proj.add_argument("--seed", type=int, default=0, help="seed of the initial noise maps and latent noise")
+    proj.add_argument("--class", dest="class_index", type=int, default=None,
+                      help="class index for a conditional generator")
+    proj.add_argument("--logdir", default=None, help="also write distance per step and progress images to "
+                      "TensorBoard in this directory")
+    proj.add_argument("--out", default="stylegan_out", help="output folder (default stylegan_out)")
+    proj.set_defaults(run=cmd_project)
 
     convert = commands.add_parser("convert", help="import official generator weights (G_ema / Gs) into kgan")
     convert.add_argument("src", help="NVlabs TF1 .pkl (no TensorFlow 1 needed), stylegan2-ada-pytorch .pkl or "

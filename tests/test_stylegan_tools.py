@@ -413,3 +413,91 @@ def test_convert_cli_writes_a_model_the_tools_load_and_refuses_foreign_pickles(u
     error = capsys.readouterr().err.strip().splitlines()
     assert error[-1].startswith("stylegan: error:") and "refusing to run it" in error[-1]
     assert not (tmp_path / "x.keras").exists()
+
+
+# ---- projection and alignment ----
+
+def test_projector_schedule_is_nvlabs():
+    from kgan.stylegan_tools.projector import ProjectorConfig, latent_noise_scale, learning_rate
+
+    c = ProjectorConfig()
+    assert learning_rate(0, c) == 0 and learning_rate(25, c) == pytest.approx(0.05)  # ramp-up over 50 steps
+    assert learning_rate(50, c) == pytest.approx(0.1) and learning_rate(750, c) == pytest.approx(0.1)
+    assert learning_rate(875, c) == pytest.approx(0.05)  # half-way down the cosine
+    assert latent_noise_scale(0, 2.0, c) == pytest.approx(0.1)
+    assert latent_noise_scale(375, 2.0, c) == pytest.approx(0.1 * 0.25) and latent_noise_scale(750, 2.0, c) == 0
+
+
+def test_noise_regularization_matches_a_hand_computation():
+    from kgan.stylegan_tools.projector import noise_regularization
+
+    rng = np.random.default_rng(0)
+    maps = [rng.normal(size=(16, 16)).astype(np.float32), rng.normal(size=(4, 4)).astype(np.float32)]
+    expected = 0.0
+    for n in maps:
+        while True:
+            expected += np.mean(n * np.roll(n, 1, axis=1)) ** 2 + np.mean(n * np.roll(n, 1, axis=0)) ** 2
+            if n.shape[0] <= 8:
+                break
+            n = n.reshape(n.shape[0] // 2, 2, n.shape[1] // 2, 2).mean(axis=(1, 3))
+    assert float(noise_regularization([tf_constant(m) for m in maps])) == pytest.approx(expected, rel=1e-5)
+
+
+def tf_constant(value):
+    import tensorflow as tf
+
+    return tf.constant(value)
+
+
+@pytest.mark.parametrize("w_plus", [False, True])
+def test_projection_approaches_a_generated_image_and_restores_the_noise(g, w_plus):
+    from kgan.stylegan_tools.projector import ProjectorConfig, noise_layers, project, psnr
+
+    ws = sg.map_latents(g, sg.seed_latents([11], g.z_dim))
+    target = sg.synthesize(g, ws)[0]
+    before = [layer.noise_const.numpy() for layer in noise_layers(g)]
+    result = project(g, target, ProjectorConfig(num_steps=30, w_avg_samples=500, w_plus=w_plus), distance="pixel",
+                     progress=False)
+    assert result.ws.shape == (1, g.num_ws, g.w_dim) and len(result.frames) == 8 and len(result.noise) == 5
+    assert (np.ptp(result.ws, axis=1).max() > 0) == w_plus  # W: one w on every row
+    assert result.distances[-1] < 0.5 * result.distances[0]
+    start = sg.synthesize(g, np.broadcast_to(g.mapping.w_avg.numpy(), ws.shape))[0]
+    assert psnr(result.image, target) > psnr(start, target) + 1.5  # dB, after 30 of the 1000 steps
+    for layer, original in zip(noise_layers(g), before):
+        np.testing.assert_array_equal(layer.noise_const.numpy(), original)
+
+
+def test_face_alignment_crops_the_astronaut_face():
+    import cv2
+    from skimage.data import astronaut
+
+    from kgan.align import _cascade, align_face
+
+    aligned, info = align_face(astronaut(), 128)
+    assert aligned.shape == (128, 128, 3) and info["eyes"] == "cascade"
+    faces = _cascade("haarcascade_frontalface_default.xml").detectMultiScale(
+        cv2.cvtColor(aligned, cv2.COLOR_RGB2GRAY), 1.1, 5)
+    assert len(faces) == 1
+    x, y, w, h = faces[0]
+    assert abs(x + w / 2 - 64) < 8 and abs(y + h / 2 - 64) < 16 and w > 50  # centred, filling the crop
+    with pytest.raises(UsageError, match="no frontal face"):
+        align_face(np.full((64, 64, 3), 128, np.uint8), 16)
+
+
+def test_cli_project_writes_code_images_strip_and_tensorboard(g, tmp_path):
+    from skimage.data import astronaut
+
+    from kgan.inference import write_image
+    from kgan.stylegan import main
+
+    model, photo, out = str(tmp_path / "g.keras"), str(tmp_path / "astronaut.png"), tmp_path / "out"
+    keras.saving.save_model(g, model)
+    write_image(photo, astronaut())
+    assert main(["project", model, photo, "--w-plus", "--steps", "6", "--w-avg-samples", "200", "--frames", "3",
+                 "--distance", "pixel", "--out", str(out), "--logdir", str(tmp_path / "tb")]) == 0
+    saved = np.load(out / "projected_w_plus.npz")
+    assert saved["ws"].shape == (1, g.num_ws, g.w_dim) and saved["distances"].shape == (6,)
+    for name in ("target.png", "projected_w_plus.png", "before_after_w_plus.png", "frames_w_plus.png"):
+        assert (out / name).exists()
+    assert sg.load_ws(str(out / "projected_w_plus.npz"), g).shape == (1, g.num_ws, g.w_dim)
+    assert os.listdir(tmp_path / "tb")
