@@ -4,6 +4,7 @@
   mix MODEL --sources 1-4 --destinations 5-7 --styles coarse
                                             the StyleGAN style-mixing figure
   project MODEL TARGET.jpg [--w-plus]        align the face, optimize W (or W+) and the noise maps
+  edit MODEL --classifier C.keras --seeds 0  InterFaceGAN: SVM boundary of an attribute, edit along it
   convert SRC DST.keras                     NVlabs TF1 / stylegan2-ada-pytorch .pkl or rosinality .pt
                                             -> a kgan generator
 
@@ -137,6 +138,65 @@ def cmd_project(args):
             f"{psnr(result.image, target):.2f} dB; wrote {args.out}")
 
 
+def _boundary(generator, args):
+    """The edit direction: --boundary, or an SVM trained on --scores / --classifier scores."""
+    from kgan.stylegan_tools.editing import score_images, train_boundary
+    from kgan.stylegan_tools.generator import load_ws, map_latents
+
+    if args.boundary:
+        if not os.path.isfile(args.boundary):
+            raise UsageError(f"boundary file {args.boundary!r} does not exist")
+        return np.load(args.boundary).reshape(-1), f"boundary {args.boundary}"
+    if args.scores:
+        if not args.codes:
+            raise UsageError("--scores needs --codes: the .npz / .npy W codes the scores belong to")
+        codes = load_ws(args.codes, generator)[:, 0]
+        scores = np.load(args.scores).reshape(-1)
+    elif args.classifier:
+        import keras
+
+        from kgan.stylegan_tools.generator import synthesize
+
+        if not os.path.isfile(args.classifier):
+            raise UsageError(f"classifier {args.classifier!r} does not exist: pass a .keras model of images")
+        classifier = keras.saving.load_model(args.classifier, compile=False)
+        z = np.random.RandomState(args.sample_seed).randn(args.samples, generator.z_dim).astype(np.float32)
+        ws = map_latents(generator, z, args.trunc, None, args.class_index)
+        images = synthesize(generator, ws, args.noise_mode).astype(np.float32) / 127.5 - 1.0
+        codes, scores = ws[:, 0], score_images(images, classifier, args.attribute)
+    else:
+        raise UsageError("pass --boundary B.npy, or --classifier C.keras, or --scores S.npy with --codes C.npz")
+    boundary, report = train_boundary(codes, scores, args.chosen_ratio, seed=args.sample_seed)
+    path = os.path.join(args.out, "boundary.npy")
+    os.makedirs(args.out, exist_ok=True)
+    np.save(path, boundary[None])
+    accuracy = report.get("validation_accuracy")
+    return boundary, (f"boundary from {len(codes)} codes ({report['train_per_side']} per side"
+                      + (f", validation accuracy {accuracy:.3f}" if accuracy is not None else "") + f") -> {path}")
+
+
+def cmd_edit(args):
+    from kgan.stylegan_tools.editing import edit_sequence
+    from kgan.stylegan_tools.generator import image_grid, load_generator, parse_seeds, save_ws, synthesize
+
+    generator = load_generator(args.model)
+    boundary, described = _boundary(generator, args)
+    if args.steps < 2:
+        raise UsageError(f"--steps must be >= 2, got {args.steps}")
+    codes = _latents(generator, args.code or args.seeds, args)
+    names = ([f"code{i}" for i in range(len(codes))] if args.code else
+             [f"seed{seed:04d}" for seed in parse_seeds(args.seeds)])
+    for name, ws in zip(names, codes):
+        sequence, distances = edit_sequence(ws, boundary, args.start, args.end, args.steps)
+        images = synthesize(generator, sequence, args.noise_mode)
+        strip = image_grid(images, len(images))
+        _write_png(os.path.join(args.out, f"edit_{name}.png"), strip)
+        save_ws(os.path.join(args.out, f"edit_{name}.npz"), sequence, distances=distances, boundary=boundary)
+        if args.logdir:
+            _tensorboard_images(args.logdir, f"edit/{name} ({args.start:+g} .. {args.end:+g})", strip[None])
+    return f"{described}; wrote {len(codes)} edit sequence(s) of {args.steps} steps to {args.out}"
+
+
 def cmd_convert(args):
     import keras
 
@@ -215,6 +275,30 @@ def build_parser():
                       "TensorBoard in this directory")
     proj.add_argument("--out", default="stylegan_out", help="output folder (default stylegan_out)")
     proj.set_defaults(run=cmd_project)
+
+    edit = commands.add_parser("edit", help="InterFaceGAN: train a linear SVM boundary for an attribute, move codes "
+                               "along its normal")
+    _add_model(edit)
+    source = edit.add_mutually_exclusive_group()
+    source.add_argument("--boundary", help="a saved boundary .npy (w_dim,) to edit along (skips training)")
+    source.add_argument("--classifier", help="a .keras model scoring images on [-1, 1] (e.g. an attribute CNN); "
+                        "--samples codes are drawn, scored and the SVM trained on the top / bottom --chosen-ratio")
+    source.add_argument("--scores", help="an .npy of attribute scores (N,) for the W codes in --codes")
+    edit.add_argument("--codes", help="with --scores: .npz / .npy of the N scored W (or W+) codes")
+    edit.add_argument("--attribute", type=int, default=0, help="the classifier output column to use (default 0)")
+    edit.add_argument("--samples", type=int, default=2000, help="codes to draw for --classifier (default 2000; "
+                      "InterFaceGAN uses 500,000)")
+    edit.add_argument("--sample-seed", type=int, default=0, help="seed of the sampled codes and the SVM split")
+    edit.add_argument("--chosen-ratio", type=float, default=0.02, help="top and bottom fraction used as positives "
+                      "and negatives (default 0.02, InterFaceGAN)")
+    edit.add_argument("--seeds", default="0", help="seeds of the codes to edit (default 0)")
+    edit.add_argument("--code", help=".npz / .npy W or W+ codes to edit instead of --seeds (e.g. a projection)")
+    edit.add_argument("--start", type=float, default=-3.0, help="first distance along the normal (default -3)")
+    edit.add_argument("--end", type=float, default=3.0, help="last distance along the normal (default 3)")
+    edit.add_argument("--steps", type=int, default=10, help="codes in each sequence (default 10)")
+    edit.add_argument("--logdir", default=None, help="also write the sequences to TensorBoard in this directory")
+    _add_sampling(edit)
+    edit.set_defaults(run=cmd_edit)
 
     convert = commands.add_parser("convert", help="import official generator weights (G_ema / Gs) into kgan")
     convert.add_argument("src", help="NVlabs TF1 .pkl (no TensorFlow 1 needed), stylegan2-ada-pytorch .pkl or "

@@ -501,3 +501,50 @@ def test_cli_project_writes_code_images_strip_and_tensorboard(g, tmp_path):
         assert (out / name).exists()
     assert sg.load_ws(str(out / "projected_w_plus.npz"), g).shape == (1, g.num_ws, g.w_dim)
     assert os.listdir(tmp_path / "tb")
+
+
+# ---- InterFaceGAN editing ----
+
+def test_svm_boundary_recovers_a_planted_direction():
+    from kgan.stylegan_tools.editing import train_boundary
+
+    rng = np.random.default_rng(0)
+    planted = rng.normal(size=32)
+    planted /= np.linalg.norm(planted)
+    codes = rng.normal(size=(5000, 32))
+    scores = codes @ planted + rng.normal(0, 0.1, 5000)
+    boundary, report = train_boundary(codes, scores)
+    assert report["train_per_side"] == 70 and report["validation_accuracy"] == 1.0
+    assert np.linalg.norm(boundary) == pytest.approx(1.0, abs=1e-6)
+    assert float(boundary @ planted) >= 0.95
+
+
+def test_edit_sequence_moves_every_row_along_the_normal():
+    from kgan.stylegan_tools.editing import edit_sequence
+
+    ws = np.random.default_rng(0).normal(size=(6, 32)).astype(np.float32)
+    normal = np.eye(32, dtype=np.float32)[3]
+    sequence, distances = edit_sequence(ws, normal, -3, 3, 10)
+    assert sequence.shape == (10, 6, 32) and distances[0] == -3 and distances[-1] == 3
+    np.testing.assert_allclose(sequence[:, :, 3] - ws[None, :, 3], np.repeat(distances[:, None], 6, 1), atol=1e-6)
+    np.testing.assert_array_equal(np.delete(sequence, 3, axis=2), np.repeat(np.delete(ws, 3, axis=1)[None], 10, 0))
+
+
+def test_cli_edit_trains_a_boundary_from_a_classifier_and_writes_sequences(g, tmp_path):
+    from kgan.stylegan import main
+
+    model, out = str(tmp_path / "g.keras"), tmp_path / "out"
+    keras.saving.save_model(g, model)
+    images = keras.Input((16, 16, 3))
+    redness = keras.Model(images, keras.layers.GlobalAveragePooling2D()(images)[:, :1])  # mean red channel
+    keras.saving.save_model(redness, str(tmp_path / "red.keras"))
+    assert main(["edit", model, "--classifier", str(tmp_path / "red.keras"), "--samples", "300", "--chosen-ratio",
+                 "0.1", "--seeds", "1-2", "--steps", "5", "--out", str(out), "--logdir", str(tmp_path / "tb")]) == 0
+    boundary = np.load(out / "boundary.npy")
+    assert boundary.shape == (1, g.w_dim) and np.linalg.norm(boundary) == pytest.approx(1, abs=1e-5)
+    saved = np.load(out / "edit_seed0001.npz")
+    assert saved["ws"].shape == (5, g.num_ws, g.w_dim) and (out / "edit_seed0002.png").exists()
+    red = [sg.synthesize(g, saved["ws"][i:i + 1])[0][..., 0].mean() for i in (0, 4)]
+    assert red[1] > red[0]  # +3 along the "redness" normal is redder than -3
+    assert main(["edit", model, "--boundary", str(out / "boundary.npy"), "--steps", "3", "--out", str(out)]) == 0
+    assert os.listdir(tmp_path / "tb")
