@@ -1,8 +1,10 @@
 """StyleGAN2 tools (issue 13): generate, style mixing, weight import, InterFaceGAN editing,
 projection, face alignment, on a tiny randomly initialised generator."""
+import contextlib
 import os
 import subprocess
 import sys
+import types
 
 import keras
 import numpy as np
@@ -272,11 +274,27 @@ def tf1_variables(ada):
     return top, mapping, synthesis
 
 
+@contextlib.contextmanager
+def fake_modules(module):
+    """`module` (and its empty parent packages) importable while pickling names its globals."""
+    parts = module.__name__.split(".")
+    names = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    saved = {name: sys.modules.get(name) for name in names}
+    sys.modules.update({name: types.ModuleType(name) for name in names[:-1]}, **{module.__name__: module})
+    try:
+        yield
+    finally:
+        for name, previous in saved.items():
+            if previous is None:
+                sys.modules.pop(name)
+            else:
+                sys.modules[name] = previous
+
+
 def write_tf1_pickle(path, ada):
     """An NVlabs TF1 network pickle (G, D, Gs) of dnnlib.tflib.network.Network objects, as
     their __getstate__ writes them (version 4, static_kwargs, components, variables)."""
     import pickle
-    import types
 
     module = types.ModuleType("dnnlib.tflib.network")
 
@@ -294,18 +312,8 @@ def write_tf1_pickle(path, ada):
     kwargs = dict(resolution=16, latent_size=32, dlatent_size=32, mapping_layers=2, fmap_base=128, fmap_max=16)
     gs = Network("G_main", top, {"mapping": Network("G_mapping", mapping), "synthesis": Network("G_synthesis",
                                                                                             synthesis)}, **kwargs)
-    saved = {name: sys.modules.get(name) for name in ("dnnlib", "dnnlib.tflib", "dnnlib.tflib.network")}
-    sys.modules.update({"dnnlib": types.ModuleType("dnnlib"), "dnnlib.tflib": types.ModuleType("dnnlib.tflib"),
-                        "dnnlib.tflib.network": module})
-    try:
-        with open(path, "wb") as f:
-            pickle.dump((Network("D_main", []), Network("G_main", []), gs), f)
-    finally:
-        for name, previous in saved.items():
-            if previous is None:
-                sys.modules.pop(name)
-            else:
-                sys.modules[name] = previous
+    with fake_modules(module), open(path, "wb") as f:
+        pickle.dump((Network("D_main", []), Network("G_main", []), gs), f)
 
 
 def write_ada_pickle(path, ada):
@@ -315,7 +323,6 @@ def write_ada_pickle(path, ada):
     _parameters / _buffers / _modules that matter), tensors pickled by torch."""
     import collections
     import pickle
-    import types
 
     import torch
 
@@ -349,18 +356,9 @@ def write_ada_pickle(path, ada):
         return Persistent(class_name, parameters.items(), buffers.items(),
                           [(child, tree(f"{prefix}{child}.", "Layer")) for child in children])
 
-    saved = {name: sys.modules.get(name) for name in ("torch_utils", "torch_utils.persistence")}
-    sys.modules.update({"torch_utils": types.ModuleType("torch_utils"), "torch_utils.persistence": module})
-    try:
-        with open(path, "wb") as f:
-            pickle.dump(dict(G=tree("", "Generator"), D=Persistent("Discriminator"), G_ema=tree("", "Generator"),
-                             augment_pipe=None, training_set_kwargs=None), f)
-    finally:
-        for name, previous in saved.items():
-            if previous is None:
-                sys.modules.pop(name)
-            else:
-                sys.modules[name] = previous
+    with fake_modules(module), open(path, "wb") as f:
+        pickle.dump(dict(G=tree("", "Generator"), D=Persistent("Discriminator"), G_ema=tree("", "Generator"),
+                         augment_pipe=None, training_set_kwargs=None), f)
 
 
 @pytest.fixture(scope="module")
