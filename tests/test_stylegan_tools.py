@@ -546,3 +546,19 @@ def test_cli_edit_trains_a_boundary_from_a_classifier_and_writes_sequences(g, tm
     assert red[1] > red[0]  # +3 along the "redness" normal is redder than -3
     assert main(["edit", model, "--boundary", str(out / "boundary.npy"), "--steps", "3", "--out", str(out)]) == 0
     assert os.listdir(tmp_path / "tb")
+
+
+def test_distances_vgg_needs_its_weights_file_and_auto_falls_back_to_pixels():
+    from kgan.stylegan_tools.projector import make_distance, vgg16_lpips_features
+
+    with pytest.raises(UsageError, match="VGG16 weights file /nowhere/vgg16.h5 does not exist.*--distance pixel"):
+        make_distance("vgg", "/nowhere/vgg16.h5")
+    assert make_distance("auto", "/nowhere/vgg16.h5")[0] == "pixel"
+    features = vgg16_lpips_features(weights=None)  # random VGG16: shapes and normalization only
+    images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    f = features(images).numpy()
+    sizes = [32 * 32 * 64, 16 * 16 * 128, 8 * 8 * 256, 4 * 4 * 512, 2 * 2 * 512]
+    assert f.shape == (2, sum(sizes))
+    offsets = np.cumsum([0] + sizes)
+    for start, stop in zip(offsets[:-1], offsets[1:]):  # unit channel norm / sqrt(H W): each layer has norm 1
+        np.testing.assert_allclose(np.linalg.norm(f[:, start:stop], axis=1), 1.0, rtol=1e-3)
