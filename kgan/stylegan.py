@@ -3,7 +3,7 @@
   generate MODEL --seeds 0-15 --trunc 0.7   images, a grid and the W+ .npz of each seed
   mix MODEL --sources 1-4 --destinations 5-7 --styles coarse
                                             the StyleGAN style-mixing figure
-  project MODEL TARGET.jpg [--w-plus]        align the face, optimize W (or W+) and the noise maps
+  project MODEL TARGET.jpg [--w-plus]       align the face, optimize W (or W+) and the noise maps
   edit MODEL --classifier C.keras --seeds 0  InterFaceGAN: SVM boundary of an attribute, edit along it
   convert SRC DST.keras                     NVlabs TF1 / stylegan2-ada-pytorch .pkl or rosinality .pt
                                             -> a kgan generator
