@@ -187,7 +187,7 @@ def parse_options(argv=None):
 def _check_writable(logdir):
     try:
         os.makedirs(logdir, exist_ok=True)
-        probe = os.path.join(logdir, ".write_probe")
+        probe = os.path.join(logdir, f".write_probe-{os.getpid()}")
         with open(probe, "w") as f:
             f.write("ok")
         os.remove(probe)
@@ -217,6 +217,12 @@ def make_strategy(name):
     return tf.distribute.get_strategy()
 
 
+def worker_logdir(logdir, task_id):
+    """Where a multi_worker run's non-chief worker writes its checkpoints and TensorBoard logs
+    (every worker saves, as tf.distribute requires, but only the chief into --logdir)."""
+    return os.path.join(logdir, "workers", f"worker-{task_id}")
+
+
 def train(options):
     """Runs one training described by resolved, validated options; returns the model."""
     import keras
@@ -233,10 +239,12 @@ def train(options):
     config = system.with_data(options.config, data)
     steps_per_epoch = run.steps_per_epoch or max(1, data.steps_per_epoch)
 
+    chief = strategy.extended.should_checkpoint
+    own_logdir = options.logdir if chief else worker_logdir(options.logdir, strategy.cluster_resolver.task_id)
     with strategy.scope():
         model = system.build(config, strategy.num_replicas_in_sync)
         system.compile(model, config, run, steps_per_epoch)
-        checkpointer = Checkpointer(model, os.path.join(options.logdir, "checkpoints"), run.keep_checkpoints)
+        checkpointer = Checkpointer(model, os.path.join(own_logdir, "checkpoints"), run.keep_checkpoints)
         if options.resume:
             if checkpointer.restore_latest() is None:
                 raise UsageError(f"no checkpoint in {checkpointer.directory!r} to resume from: drop --resume")
@@ -247,12 +255,13 @@ def train(options):
             )
 
     total_steps = options.total_steps or run.steps or (run.epochs + run.epochs_decay) * steps_per_epoch
-    save_options(options, config, total_steps)
+    if chief:
+        save_options(options, config, total_steps)
     names = " + ".join(f"{s.name} ({s.count})" for s in data.sources)
-    print(f"{system.name} on {names}: steps {int(model.step)} -> {total_steps}, batch {config.batch_size}, "
+    print(f"{system.name} on {names}: steps {model.completed_steps} -> {total_steps}, batch {config.batch_size}, "
           f"{config.precision}, {strategy.num_replicas_in_sync} replica(s), logdir {options.logdir}", file=sys.stderr)
     callbacks = [
-        TensorBoardLogger(options.logdir, run.log_every, run.sample_every, sample_batch=next(iter(data.dataset))),
+        TensorBoardLogger(own_logdir, run.log_every, run.sample_every, sample_batch=next(iter(data.dataset))),
         CheckpointCallback(checkpointer, run.checkpoint_every),
         ProgressBar(total_steps),
     ]
@@ -261,7 +270,7 @@ def train(options):
     for phase in system.phases(config):
         until = total_steps if phase.steps is None else min(start + phase.steps, total_steps)
         start = until
-        step = int(model.step)
+        step = model.completed_steps
         if step >= until:
             continue
         model.set_phase(phase.name)
@@ -277,10 +286,10 @@ def train(options):
             )
         except KeyboardInterrupt:
             path = checkpointer.save()
-            print(f"\ninterrupted at step {int(model.step)}: saved {path}; continue with "
+            print(f"\ninterrupted at step {model.completed_steps}: saved {path}; continue with "
                   f"python train.py --resume --logdir {options.logdir}", file=sys.stderr)
             raise
-    if options.export:
+    if options.export and chief:
         for path in export_generator(model, options.export, system.name):
             print(f"exported {path}", file=sys.stderr)
     return model

@@ -502,10 +502,10 @@ class MetricsCallback(keras.callbacks.Callback):
         return results
 
     def on_train_begin(self, logs=None):
-        self._last_step = int(self.model.step)
+        self._last_step = self.model.completed_steps
 
     def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.step)
+        step = self.model.completed_steps
         if step - self._last_step >= self.every:
             self.evaluate(step)
 

@@ -113,10 +113,10 @@ class Pix2PixHD(AdversarialModel):
         """(B, H, W) label ids [and instance ids] -> float (B, H, W, num_labels [+ 1])."""
         return label_input(labels, self.num_labels, instances if self.use_instances else None)
 
-    def generator_input(self, label_input, images, instances):
+    def generator_input(self, label_input, images, instances, training=True):
         if self.encoder is None:
             return label_input
-        features = self.encoder([images, tf.cast(instances, tf.int32)], training=True)
+        features = self.encoder([images, tf.cast(instances, tf.int32)], training=training)
         return tf.concat([label_input, tf.cast(features, label_input.dtype)], -1)
 
     def feature_matching(self, fake_outputs, real_outputs):
@@ -138,24 +138,25 @@ class Pix2PixHD(AdversarialModel):
             losses.append(weight * tf.reduce_mean(tf.abs(fake_feature - tf.stop_gradient(real_feature))))
         return tf.add_n(losses)
 
-    def train_step(self, data):
+    def adversarial_step(self, data, training):
         instances = data.get("instances")
         real = data["image"]
         label_input = self.label_input(data["labels"], instances)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generator(self.generator_input(label_input, real, instances), training=True)
-            real_outputs = self.discriminator(tf.concat([label_input, real], -1), training=True)
-            fake_outputs = self.discriminator(tf.concat([label_input, fake], -1), training=True)
+            fake = self.generator(self.generator_input(label_input, real, instances, training), training=training)
+            real_outputs = self.discriminator(tf.concat([label_input, real], -1), training=training)
+            fake_outputs = self.discriminator(tf.concat([label_input, fake], -1), training=training)
             d_real, d_fake = self.gan_loss.discriminator([s[-1] for s in real_outputs], [s[-1] for s in fake_outputs])
             d_loss = 0.5 * (d_real + d_fake)
             g_gan = self.gan_loss.generator([s[-1] for s in fake_outputs])
             g_feature_matching = self.feature_matching(fake_outputs, real_outputs)
             g_vgg = self.vgg_loss(fake, real)
             g_loss = g_gan + self.feature_matching_weight * g_feature_matching + self.vgg_weight * g_vgg
-        self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())
-        self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator_variables())
-        return self.finish_step(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_loss, g_gan=g_gan,
-                                g_feature_matching=g_feature_matching, g_vgg=g_vgg)
+        if training:
+            self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())
+            self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator_variables())
+        return dict(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_loss, g_gan=g_gan,
+                    g_feature_matching=g_feature_matching, g_vgg=g_vgg)
 
     def sample_grid(self, batch, count=4):
         """Rows label colours | generated | real for the first `count` examples."""
