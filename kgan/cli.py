@@ -217,6 +217,20 @@ def make_strategy(name):
     return tf.distribute.get_strategy()
 
 
+class WorkerLost(Exception):
+    """A multi_worker peer stopped (killed, crashed, preempted): main() prints one line, exit 1."""
+
+
+def _lost_worker_reason(error):
+    """The line of a collective's error that names the stopped task, else the error's type."""
+    lines = str(error).splitlines()
+    for i, line in enumerate(lines):
+        if "unhealthy" in line:
+            task = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            return f"{type(error).__name__}: {task} stopped sending heartbeats"
+    return type(error).__name__
+
+
 def worker_logdir(logdir, task_id):
     """Where a multi_worker run's non-chief worker writes its checkpoints and TensorBoard logs
     (every worker saves, as tf.distribute requires, but only the chief into --logdir)."""
@@ -226,6 +240,7 @@ def worker_logdir(logdir, task_id):
 def train(options):
     """Runs one training described by resolved, validated options; returns the model."""
     import keras
+    import tensorflow as tf
 
     from kgan.callbacks import ProgressBar, SkippedFilesReport, StopAtStep, TensorBoardLogger
     from kgan.checkpoints import CheckpointCallback, Checkpointer
@@ -284,6 +299,12 @@ def train(options):
                 shuffle=False,
                 verbose=0,
             )
+        except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError,
+                tf.errors.CancelledError) as error:  # what the surviving workers' collectives raise
+            if run.strategy != "multi_worker":
+                raise
+            raise WorkerLost(f"lost a worker of the multi_worker run ({_lost_worker_reason(error)}): restart every "
+                             f"worker with python train.py --resume --logdir {options.logdir}") from None
         except KeyboardInterrupt:
             path = checkpointer.save()
             print(f"\ninterrupted at step {model.completed_steps}: saved {path}; continue with "
@@ -302,6 +323,9 @@ def main(argv=None):
     except UsageError as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         return 2
+    except WorkerLost as error:
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

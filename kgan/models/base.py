@@ -63,7 +63,7 @@ def _reducible(results):
     strategy.reduce("MEAN", value, axis=0) of each, which needs an axis, so there each
     scalar becomes shape (1,) (the mean over the workers' replicas is a scalar again)."""
     strategy = tf.distribute.get_strategy()
-    if strategy.num_replicas_in_sync <= len(strategy.extended.worker_devices):
+    if not tf.distribute.has_strategy() or strategy.num_replicas_in_sync <= len(strategy.extended.worker_devices):
         return results
     return {name: tf.reshape(value, [1]) for name, value in results.items()}
 
