@@ -51,14 +51,14 @@ class TensorBoardLogger(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._writer = tf.summary.create_file_writer(self.logdir)
-        self._last_scalar_step = int(self.model.step)
+        self._last_scalar_step = self.model.completed_steps
         if not self._graphs_written:
             for name, network in self.model.networks().items():
                 write_network_graph(network, os.path.join(self.logdir, "graphs", name))
             self._graphs_written = True
 
     def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.step)
+        step = self.model.completed_steps
         if logs and step - self._last_scalar_step >= self.every_n_steps:
             with self._writer.as_default():
                 for name, value in logs.items():
@@ -66,7 +66,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
             self._last_scalar_step = step
 
     def write_samples(self):
-        step = int(self.model.step)
+        step = self.model.completed_steps
         images, columns = self.model.sample_grid(self.sample_batch)
         grid = image_grid(images, columns)
         with self._writer.as_default():
@@ -76,12 +76,12 @@ class TensorBoardLogger(keras.callbacks.Callback):
         self._last_sample_step = step
 
     def on_epoch_end(self, epoch, logs=None):
-        step = int(self.model.step)
+        step = self.model.completed_steps
         if self._last_sample_step is None or step - self._last_sample_step >= self.sample_every_n_steps:
             self.write_samples()
 
     def on_train_end(self, logs=None):
-        if self._last_sample_step != int(self.model.step):
+        if self._last_sample_step != self.model.completed_steps:
             self.write_samples()
         self._writer.flush()
 
@@ -95,10 +95,10 @@ class ProgressBar(keras.callbacks.Callback):
         self._bar = None
 
     def on_train_begin(self, logs=None):
-        self._bar = tqdm.tqdm(total=self.total_steps, initial=int(self.model.step), unit="step", dynamic_ncols=True)
+        self._bar = tqdm.tqdm(total=self.total_steps, initial=self.model.completed_steps, unit="step", dynamic_ncols=True)
 
     def on_train_batch_end(self, batch, logs=None):
-        self._bar.update(int(self.model.step) - self._bar.n)
+        self._bar.update(self.model.completed_steps - self._bar.n)
         if logs:
             self._bar.set_postfix({k: f"{float(v):.3f}" for k, v in logs.items()}, refresh=False)
 
@@ -132,5 +132,5 @@ class StopAtStep(keras.callbacks.Callback):
         self.total_steps = total_steps
 
     def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.step) >= self.total_steps:
+        if self.model.completed_steps >= self.total_steps:
             self.model.stop_training = True

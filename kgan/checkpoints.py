@@ -1,7 +1,21 @@
 """Checkpoints of a training run: `Checkpointer` (save / restore the latest) and
 `CheckpointCallback` (save every N steps and at the end of `fit`)."""
+import os
+import sys
+
 import keras
 import tensorflow as tf
+
+from kgan.errors import UsageError
+
+# What reading a damaged checkpoint raises: a tf.errors.OpError (truncated data: DataLossError /
+# OutOfRangeError; missing shard: NotFoundError; empty index: "file is too short to be an
+# sstable"), or IndexError "Read less bytes than requested" / ValueError from the Python reader.
+DAMAGED_CHECKPOINT_ERRORS = (tf.errors.OpError, IndexError, ValueError)
+
+
+def _first_line(error):
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
 
 
 class Checkpointer:
@@ -24,15 +38,29 @@ class Checkpointer:
 
     def save(self):
         """Writes a checkpoint numbered by the current step; returns its path."""
-        return self.manager.save(checkpoint_number=int(self.model.step))
+        return self.manager.save(checkpoint_number=self.model.completed_steps)
 
     def restore_latest(self):
-        """Restores the latest checkpoint into the compiled model; returns the restored
-        step, or None when the directory holds no checkpoint."""
-        if self.latest is None:
-            return None
-        self.checkpoint.restore(self.latest).assert_existing_objects_matched()
-        return int(self.model.step)
+        """Restores the newest intact checkpoint into the compiled model; returns the restored
+        step, or None when the directory holds no checkpoint. Newer damaged ones (a truncated
+        data file, an empty index, a missing shard: a full disk, a copy cut short) are
+        skipped with one warning line on stderr; a UsageError if none is intact."""
+        damaged = []
+        for path in reversed(self.manager.checkpoints):
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except DAMAGED_CHECKPOINT_ERRORS as error:
+                damaged.append((path, _first_line(error)))
+                continue
+            if damaged:
+                skipped = "; ".join(f"{os.path.basename(p)}: {reason}" for p, reason in damaged)
+                print(f"warning: skipped damaged checkpoint(s) ({skipped}); resuming from {os.path.basename(path)}",
+                      file=sys.stderr)
+            return self.model.completed_steps
+        if damaged:
+            raise UsageError(f"every checkpoint in {self.directory!r} is damaged ({damaged[0][1]}): start a new "
+                             "--logdir")
+        return None
 
 
 class CheckpointCallback(keras.callbacks.Callback):
@@ -45,16 +73,16 @@ class CheckpointCallback(keras.callbacks.Callback):
         self._last_saved = None
 
     def _save(self):
-        self._last_saved = int(self.model.step)
+        self._last_saved = self.model.completed_steps
         self.checkpointer.save()
 
     def on_train_begin(self, logs=None):
-        self._last_saved = int(self.model.step)
+        self._last_saved = self.model.completed_steps
 
     def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.step) - self._last_saved >= self.every_n_steps:
+        if self.model.completed_steps - self._last_saved >= self.every_n_steps:
             self._save()
 
     def on_train_end(self, logs=None):
-        if self._last_saved != int(self.model.step):
+        if self._last_saved != self.model.completed_steps:
             self._save()

@@ -223,7 +223,7 @@ def metrics_callback(model, dataset, run, logdir, seed):
 def _check_writable(logdir):
     try:
         os.makedirs(logdir, exist_ok=True)
-        probe = os.path.join(logdir, ".write_probe")
+        probe = os.path.join(logdir, f".write_probe-{os.getpid()}")
         with open(probe, "w") as f:
             f.write("ok")
         os.remove(probe)
@@ -253,9 +253,30 @@ def make_strategy(name):
     return tf.distribute.get_strategy()
 
 
+class WorkerLost(Exception):
+    """A multi_worker peer stopped (killed, crashed, preempted): main() prints one line, exit 1."""
+
+
+def _lost_worker_reason(error):
+    """The line of a collective's error that names the stopped task, else the error's type."""
+    lines = str(error).splitlines()
+    for i, line in enumerate(lines):
+        if "unhealthy" in line:
+            task = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            return f"{type(error).__name__}: {task} stopped sending heartbeats"
+    return type(error).__name__
+
+
+def worker_logdir(logdir, task_id):
+    """Where a multi_worker run's non-chief worker writes its checkpoints and TensorBoard logs
+    (every worker saves, as tf.distribute requires, but only the chief into --logdir)."""
+    return os.path.join(logdir, "workers", f"worker-{task_id}")
+
+
 def train(options):
     """Runs one training described by resolved, validated options; returns the model."""
     import keras
+    import tensorflow as tf
 
     from kgan.callbacks import ProgressBar, SkippedFilesReport, StopAtStep, TensorBoardLogger
     from kgan.checkpoints import CheckpointCallback, Checkpointer
@@ -269,10 +290,12 @@ def train(options):
     config = system.with_data(options.config, data)
     steps_per_epoch = run.steps_per_epoch or max(1, data.steps_per_epoch)
 
+    chief = strategy.extended.should_checkpoint
+    own_logdir = options.logdir if chief else worker_logdir(options.logdir, strategy.cluster_resolver.task_id)
     with strategy.scope():
         model = system.build(config, strategy.num_replicas_in_sync)
         system.compile(model, config, run, steps_per_epoch)
-        checkpointer = Checkpointer(model, os.path.join(options.logdir, "checkpoints"), run.keep_checkpoints)
+        checkpointer = Checkpointer(model, os.path.join(own_logdir, "checkpoints"), run.keep_checkpoints)
         if options.resume:
             if checkpointer.restore_latest() is None:
                 raise UsageError(f"no checkpoint in {checkpointer.directory!r} to resume from: drop --resume")
@@ -283,12 +306,13 @@ def train(options):
             )
 
     total_steps = options.total_steps or run.steps or (run.epochs + run.epochs_decay) * steps_per_epoch
-    save_options(options, config, total_steps)
+    if chief:
+        save_options(options, config, total_steps)
     names = " + ".join(f"{s.name} ({s.count})" for s in data.sources)
-    print(f"{system.name} on {names}: steps {int(model.step)} -> {total_steps}, batch {config.batch_size}, "
+    print(f"{system.name} on {names}: steps {model.completed_steps} -> {total_steps}, batch {config.batch_size}, "
           f"{config.precision}, {strategy.num_replicas_in_sync} replica(s), logdir {options.logdir}", file=sys.stderr)
     callbacks = [
-        TensorBoardLogger(options.logdir, run.log_every, run.sample_every, sample_batch=next(iter(data.dataset))),
+        TensorBoardLogger(own_logdir, run.log_every, run.sample_every, sample_batch=next(iter(data.dataset))),
         CheckpointCallback(checkpointer, run.checkpoint_every),
         ProgressBar(total_steps),
     ]
@@ -300,7 +324,7 @@ def train(options):
         length = phase.length(steps_per_epoch)
         until = total_steps if length is None else min(start + length, total_steps)
         start = until
-        step = int(model.step)
+        step = model.completed_steps
         if step >= until:
             continue
         model.set_phase(phase.name)
@@ -314,12 +338,18 @@ def train(options):
                 shuffle=False,
                 verbose=0,
             )
+        except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError,
+                tf.errors.CancelledError) as error:  # what the surviving workers' collectives raise
+            if run.strategy != "multi_worker":
+                raise
+            raise WorkerLost(f"lost a worker of the multi_worker run ({_lost_worker_reason(error)}): restart every "
+                             f"worker with python train.py --resume --logdir {options.logdir}") from None
         except KeyboardInterrupt:
             path = checkpointer.save()
-            print(f"\ninterrupted at step {int(model.step)}: saved {path}; continue with "
+            print(f"\ninterrupted at step {model.completed_steps}: saved {path}; continue with "
                   f"python train.py --resume --logdir {options.logdir}", file=sys.stderr)
             raise
-    if options.export:
+    if options.export and chief:
         for path in export_generator(model, options.export, system.name):
             print(f"exported {path}", file=sys.stderr)
     return model
@@ -332,6 +362,9 @@ def main(argv=None):
     except UsageError as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         return 2
+    except WorkerLost as error:
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

@@ -500,13 +500,13 @@ class MetricsCallback(keras.callbacks.Callback):
         return results
 
     def on_train_begin(self, logs=None):
-        step = int(self.model.step)
+        step = self.model.completed_steps
         if self._last_step is None and self.at_start and step == 0:
             self.evaluate(0)
         self._last_step = step if self._last_step is None else self._last_step
 
     def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.step)
+        step = self.model.completed_steps
         if step - self._last_step >= self.every:
             self.evaluate(step)
 

@@ -12,12 +12,26 @@ with the alternating updates. It owns what every system needs to be correct unde
   the global batch, each replica taking its rows, so replicas draw different noise, a
   mirrored step equals the one-device step, and restoring the step restores the RNG;
 - `step`: the train-step counter, saved in checkpoints;
-- one `keras.metrics.Mean` tracker per loss term, declared by the subclass in `loss_names`.
+- one `keras.metrics.Mean` tracker per loss term, declared by the subclass in `loss_names`;
+- `train_step` / `test_step` around the subclass's `adversarial_step(data, training)`: the
+  same losses for `fit` and for `evaluate` / `fit(validation_data=...)`, where nothing is
+  updated;
+- the `.keras` format (`model.save`, `keras.models.load_model`, `ModelCheckpoint`): the
+  constructor's arguments are recorded when the model is created, so `get_config` is those
+  arguments (networks serialized as nested Keras objects) and `from_config` calls the
+  constructor with them; the compile config (both optimizers, the loss) is saved too, so a
+  loaded model continues `fit` with its optimizer state;
+- first-batch checks in `fit` / `evaluate` (`check_batch`): images in [-1, 1], and a fixed
+  batch size where the model needs one (`static_batch`).
 """
+import inspect
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 from kgan import rng
+from kgan.errors import UsageError
 from kgan.losses import GANLoss
 
 
@@ -27,6 +41,31 @@ def _wrap_for_precision(optimizer):
     ):
         return keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
+
+
+# Images may exceed [-1, 1] by this much (resampling overshoot) before check_batch refuses them.
+RANGE_TOLERANCE = 0.1
+
+
+def _first_batch(x):
+    """The first batch of `fit`'s data: a tf.data.Dataset's first element (from a separate
+    iterator), arrays as they are, None (nothing to check) for generators and other inputs."""
+    if isinstance(x, tf.data.Dataset):
+        return next(iter(x.take(1)), None)
+    leaves = tf.nest.flatten(x)
+    if leaves and all(isinstance(leaf, (np.ndarray, tf.Tensor)) for leaf in leaves):
+        return x
+    return None
+
+
+def _reducible(results):
+    """The step's {name: scalar} as Keras' fit can reduce it: with several workers it takes
+    strategy.reduce("MEAN", value, axis=0) of each, which needs an axis, so there each
+    scalar becomes shape (1,) (the mean over the workers' replicas is a scalar again)."""
+    strategy = tf.distribute.get_strategy()
+    if not tf.distribute.has_strategy() or strategy.num_replicas_in_sync <= len(strategy.extended.worker_devices):
+        return results
+    return {name: tf.reshape(value, [1]) for name, value in results.items()}
 
 
 class AdversarialModel(keras.Model):
@@ -41,6 +80,29 @@ class AdversarialModel(keras.Model):
 
     loss_names = ()
     phases = ("train",)
+    # True where the train step needs the batch size known when traced (CycleGAN's ImagePool).
+    static_batch = False
+
+    def __init_subclass__(cls, **kwargs):
+        """Registers every model class for the `.keras` format ("kgan>ClassName")."""
+        super().__init_subclass__(**kwargs)
+        keras.saving.register_keras_serializable(package="kgan")(cls)
+
+    def __new__(cls, *args, **kwargs):
+        """Records the constructor's arguments (with defaults) for `get_config`."""
+        instance = super().__new__(cls, *args, **kwargs)
+        signature = inspect.signature(cls.__init__)
+        try:
+            bound = signature.bind(None, *args, **kwargs)
+        except TypeError:
+            return instance  # __init__ raises the error
+        bound.apply_defaults()
+        arguments = dict(list(bound.arguments.items())[1:])
+        for name, parameter in signature.parameters.items():
+            if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+                arguments.update(arguments.pop(name, {}))
+        object.__setattr__(instance, "_constructor_arguments", arguments)
+        return instance
 
     def __init__(self, generator, discriminator, seed=0, **kwargs):
         super().__init__(**kwargs)
@@ -67,6 +129,37 @@ class AdversarialModel(keras.Model):
         self.d_optimizer = _wrap_for_precision(d_optimizer)
         self.gan_loss = loss if isinstance(loss, GANLoss) else GANLoss(loss)
         self.build_optimizers()
+
+    def get_config(self):
+        """The constructor's arguments, networks and other Keras objects serialized (nested
+        configs): what `from_config` rebuilds the model from."""
+        arguments = {name: keras.saving.serialize_keras_object(value)
+                     for name, value in self._constructor_arguments.items()}
+        return {**super().get_config(), **arguments}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return cls(**{name: keras.saving.deserialize_keras_object(value, custom_objects=custom_objects)
+                      for name, value in config.items()})
+
+    def get_compile_config(self):
+        """compile()'s arguments, so `keras.models.load_model` compiles the loaded model (and
+        then restores the optimizers' state)."""
+        if not self.compiled:
+            return {}
+        return {"g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+                "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+                "loss": self.gan_loss.mode, "jit_compile": self.jit_compile,
+                "steps_per_execution": self.steps_per_execution}
+
+    def compile_from_config(self, config):
+        self.compile(**{name: keras.saving.deserialize_keras_object(value) for name, value in config.items()})
+
+    @property
+    def completed_steps(self):
+        """The train steps done, a Python int (`int(model.step)` fails on the distributed
+        variable of a tf.distribute strategy)."""
+        return int(tf.convert_to_tensor(self.step.value))
 
     def networks(self):
         """{name: keras.Model} of every network (TensorBoard graphs, checkpoints)."""
@@ -179,12 +272,62 @@ class AdversarialModel(keras.Model):
         return self._global_batch_draw(
             lambda s, seed: rng.uniform_int(s, seed, maxval), shape, salt)
 
-    def finish_step(self, **losses):
-        """Counts the step, updates the trackers, returns their results for `fit`."""
+    def adversarial_step(self, data, training):
+        """One step on a batch -> {name: scalar loss} for (some of) `loss_names`. training
+        True: the networks in training mode and every update (optimizers, image pools, EMA);
+        False: inference mode and nothing changes (`test_step`: `evaluate`, validation)."""
+        raise NotImplementedError
+
+    def train_step(self, data):
+        self._check_static_batch(data)
+        losses = self.adversarial_step(data, training=True)
         self.step.assign_add(1)
+        return _reducible(self.track(losses))
+
+    def test_step(self, data):
+        """The train step's losses on a held-out batch, without any update (only those the
+        step computes in evaluation: StyleGAN2's lazy regularizers are training phases)."""
+        self._check_static_batch(data)
+        losses = self.adversarial_step(data, training=False)
+        return _reducible({name: value for name, value in self.track(losses).items() if name in losses})
+
+    def track(self, losses):
+        """Updates the trackers of `losses`; returns every tracker's result for `fit`."""
         for name, value in losses.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def _check_static_batch(self, data):
+        """At trace time (no cost in the step): a one-line error for batches of unknown size
+        where the model needs a fixed one."""
+        if self.static_batch and any(t.shape.rank and t.shape[0] is None for t in tf.nest.flatten(data)):
+            raise UsageError(f"{type(self).__name__} needs batches of one fixed size (its image pools): batch the "
+                             "data with drop_remainder=True")
+
+    def check_batch(self, batch):
+        """One-line UsageError unless every image of `batch` (its rank-4 tensors) is float in
+        [-1, 1]. `fit` and `evaluate` run it once, eagerly, on their data's first batch."""
+        for tensor in tf.nest.flatten(batch):
+            values = np.asarray(tensor)
+            if values.ndim != 4:
+                continue
+            if not np.issubdtype(values.dtype, np.floating):
+                raise UsageError(f"{type(self).__name__} takes float images in [-1, 1], got {values.dtype} images: "
+                                 "convert them with x / 127.5 - 1 (pipelines.images.to_unit_range)")
+            low, high = float(values.min()), float(values.max())
+            if low < -1 - RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
+                hint = ": convert 0..255 images with x / 127.5 - 1" if high > 2 else ""
+                raise UsageError(f"{type(self).__name__} takes images in [-1, 1], got values in [{low:.4g}, "
+                                 f"{high:.4g}]{hint}")
+
+    def fit(self, x=None, *args, **kwargs):
+        self.check_batch(_first_batch(x))
+        self.check_batch(_first_batch(kwargs.get("validation_data")))
+        return super().fit(x, *args, **kwargs)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        self.check_batch(_first_batch(x))
+        return super().evaluate(x, *args, **kwargs)
 
     def checkpoint_items(self):
         """The objects a `tf.train.Checkpoint` of a training run holds."""

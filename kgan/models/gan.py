@@ -52,28 +52,30 @@ class GAN(AdversarialModel):
     def _d_inputs(self, images, labels):
         return images if labels is None else [images, labels]
 
-    def train_step(self, data):
+    def adversarial_step(self, data, training):
         images, labels, noise = self._unpack(data)
         if self.num_classes and labels is None:
             raise ValueError("a conditional GAN needs (images, labels) batches")
         batch = tf.shape(images)[0]
 
         noise_d, labels_d = self._latents(batch, noise, salt=0)
-        fake = self.generator(self._g_inputs(noise_d, labels_d), training=True)  # detached: outside the tape
+        fake = self.generator(self._g_inputs(noise_d, labels_d), training=training)  # detached: outside the tape
         with tf.GradientTape() as tape:
-            real_out = self.discriminator(self._d_inputs(images, labels), training=True)
-            fake_out = self.discriminator(self._d_inputs(fake, labels_d), training=True)
+            real_out = self.discriminator(self._d_inputs(images, labels), training=training)
+            fake_out = self.discriminator(self._d_inputs(fake, labels_d), training=training)
             d_real, d_fake = self.gan_loss.discriminator(real_out, fake_out)
             d_loss = d_real + d_fake
-        self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
+        if training:
+            self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
 
         noise_g, labels_g = self._latents(batch, noise, salt=2)
         with tf.GradientTape() as tape:
-            fake = self.generator(self._g_inputs(noise_g, labels_g), training=True)
-            g_loss = self.gan_loss.generator(self.discriminator(self._d_inputs(fake, labels_g), training=True))
-        self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
+            fake = self.generator(self._g_inputs(noise_g, labels_g), training=training)
+            g_loss = self.gan_loss.generator(self.discriminator(self._d_inputs(fake, labels_g), training=training))
+        if training:
+            self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
 
-        return self.finish_step(d_loss=d_loss, g_loss=g_loss, d_real=d_real, d_fake=d_fake)
+        return dict(d_loss=d_loss, g_loss=g_loss, d_real=d_real, d_fake=d_fake)
 
     def real_images(self, batch):
         return to_uint8(self._unpack(batch)[0])

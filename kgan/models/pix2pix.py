@@ -27,25 +27,27 @@ class Pix2Pix(AdversarialModel):
     def _unpack(data):
         return (data["source"], data["target"]) if isinstance(data, dict) else (data[0], data[1])
 
-    def train_step(self, data):
+    def adversarial_step(self, data, training):
         source, target = self._unpack(data)
         with tf.GradientTape() as g_tape:
-            fake = self.generator(source, training=True)
+            fake = self.generator(source, training=training)
 
         with tf.GradientTape() as d_tape:
-            real_out = self.discriminator(tf.concat([source, target], -1), training=True)
-            fake_out = self.discriminator(tf.concat([source, tf.stop_gradient(fake)], -1), training=True)
+            real_out = self.discriminator(tf.concat([source, target], -1), training=training)
+            fake_out = self.discriminator(tf.concat([source, tf.stop_gradient(fake)], -1), training=training)
             d_real, d_fake = self.gan_loss.discriminator(real_out, fake_out)
             d_loss = 0.5 * (d_real + d_fake)
-        self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator_variables())
+        if training:
+            self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator_variables())
 
         with g_tape:
-            g_gan = self.gan_loss.generator(self.discriminator(tf.concat([source, fake], -1), training=True))
+            g_gan = self.gan_loss.generator(self.discriminator(tf.concat([source, fake], -1), training=training))
             g_l1 = tf.reduce_mean(tf.abs(tf.cast(target, tf.float32) - tf.cast(fake, tf.float32)))
             g_loss = g_gan + self.l1_weight * g_l1
-        self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())
+        if training:
+            self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())
 
-        return self.finish_step(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_loss, g_gan=g_gan, g_l1=g_l1)
+        return dict(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_loss, g_gan=g_gan, g_l1=g_l1)
 
     def real_images(self, batch):
         return to_uint8(self._unpack(batch)[1])

@@ -165,10 +165,10 @@ class Pix2PixHD(AdversarialModel):
         """(B, H, W) label ids [and instance ids] -> float (B, H, W, num_labels [+ 1])."""
         return label_input(labels, self.num_labels, instances if self.use_instances else None)
 
-    def generator_input(self, label_input, images, instances):
+    def generator_input(self, label_input, images, instances, training=True):
         if self.encoder is None:
             return label_input
-        features = self.encoder([images, tf.cast(instances, tf.int32)], training=True)
+        features = self.encoder([images, tf.cast(instances, tf.int32)], training=training)
         return tf.concat([label_input, tf.cast(features, label_input.dtype)], -1)
 
     def feature_matching(self, fake_outputs, real_outputs):
@@ -192,14 +192,14 @@ class Pix2PixHD(AdversarialModel):
             losses.append(weight * tf.reduce_mean(tf.abs(fake_feature - tf.stop_gradient(real_feature))))
         return tf.add_n(losses)
 
-    def train_step(self, data):
+    def adversarial_step(self, data, training):
         instances = data.get("instances")
         real = data["image"]
         label_input = self.label_input(data["labels"], instances)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generator(self.generator_input(label_input, real, instances), training=True)
-            real_outputs = self.discriminator(tf.concat([label_input, real], -1), training=True)
-            fake_outputs = self.discriminator(tf.concat([label_input, fake], -1), training=True)
+            fake = self.generator(self.generator_input(label_input, real, instances, training), training=training)
+            real_outputs = self.discriminator(tf.concat([label_input, real], -1), training=training)
+            fake_outputs = self.discriminator(tf.concat([label_input, fake], -1), training=training)
             per_scale = {}
             for i, (real_scale, fake_scale) in enumerate(zip(real_outputs, fake_outputs)):
                 per_scale[f"d_real_{i}"], per_scale[f"d_fake_{i}"] = self.gan_loss.discriminator(real_scale[-1],
@@ -213,10 +213,11 @@ class Pix2PixHD(AdversarialModel):
             g_feature_matching = self.feature_matching(fake_outputs, real_outputs)
             g_vgg = self.vgg_loss(fake, real)
             g_loss = g_gan + self.feature_matching_weight * g_feature_matching + self.vgg_weight * g_vgg
-        self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())
-        self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator_variables())
-        return self.finish_step(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_loss, g_gan=g_gan,
-                                g_feature_matching=g_feature_matching, g_vgg=g_vgg, **per_scale)
+        if training:
+            self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())
+            self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator_variables())
+        return dict(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_loss, g_gan=g_gan,
+                    g_feature_matching=g_feature_matching, g_vgg=g_vgg, **per_scale)
 
     def serving_endpoints(self):
         """{"": labels [+ instances] [+ clusters, once `clusters` are set; else real_images]
@@ -237,7 +238,8 @@ class Pix2PixHD(AdversarialModel):
     def generated_images(self, batch, seed=0):
         instances = batch.get("instances")
         label_input = self.label_input(batch["labels"], instances)
-        return to_uint8(self.generator(self.generator_input(label_input, batch["image"], instances), training=False))
+        return to_uint8(self.generator(self.generator_input(label_input, batch["image"], instances, False),
+                                       training=False))
 
     def sample_grid(self, batch, count=4):
         """One row per example (the first `count`): label colours | instance edges (white;

@@ -97,22 +97,30 @@ class SiameseGAN(AdversarialModel):
         """(B, 2S, 2S, 3) A crops -> AB of the same shape, through the combo model."""
         return combo(self.generator, a, self.tile_size, training=training)
 
-    def train_step(self, data):
+    def adversarial_step(self, data, training):
         a, b = data["a"], data["b"]
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             if self.combo:
-                fake = self.translate_crops(a)
+                fake = self.translate_crops(a, training=training)
             else:
                 a, b = cut_tiles(a, self.tile_size), cut_tiles(b, self.tile_size)
-                fake = self.generator(a, training=True)
+                fake = self.generator(a, training=training)
             # One D call on A, AB and B: batch norm then normalizes the three with the same
             # statistics (separate calls would give each batch zero mean, hiding real vs fake).
-            vectors = tf.split(tf.cast(self.discriminator(tf.concat([a, fake, b], 0), training=True), tf.float32),
+            vectors = tf.split(tf.cast(self.discriminator(tf.concat([a, fake, b], 0), training=training), tf.float32),
                                3)
             losses = siamese_losses(*[_global_batch(v) for v in vectors], self.margin, self.travel_l2)
-        self.apply_gradients(self.d_optimizer, d_tape, losses["d_loss"], self.discriminator_variables())
-        self.apply_gradients(self.g_optimizer, g_tape, losses["g_loss"], self.generator_variables())
-        return self.finish_step(**losses)
+        if training:
+            self.apply_gradients(self.d_optimizer, d_tape, losses["d_loss"], self.discriminator_variables())
+            self.apply_gradients(self.g_optimizer, g_tape, losses["g_loss"], self.generator_variables())
+        return losses
+
+    def real_images(self, batch):
+        """Domain B's crops: metrics compare the translated A crops with them."""
+        return to_uint8(batch["b"])
+
+    def generated_images(self, batch, seed=0):
+        return to_uint8(self.translate_crops(batch["a"], training=False))
 
     def sample_grid(self, batch, count=4):
         """Rows A | AB (combo) | B, each 2S x 2S (the seed's training samples)."""

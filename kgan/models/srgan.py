@@ -48,29 +48,32 @@ class SRGAN(AdversarialModel):
         sr_features, hr_features = tf.split(tf.cast(features, tf.float32), 2)
         return tf.reduce_mean(tf.square(sr_features - hr_features))
 
-    def train_step(self, data):
+    def adversarial_step(self, data, training):
         low, high = data["lr"], data["hr"]
         if self.pretraining:
             with tf.GradientTape() as tape:
-                pixel = tf.reduce_mean(tf.square(tf.cast(self.generator(low, training=True), tf.float32) - high))
-            self.apply_gradients(self.g_optimizer, tape, pixel, self.generator_variables())
+                pixel = tf.reduce_mean(tf.square(tf.cast(self.generator(low, training=training), tf.float32) - high))
+            if training:
+                self.apply_gradients(self.g_optimizer, tape, pixel, self.generator_variables())
             zero = tf.constant(0.0)
-            return self.finish_step(d_loss=zero, d_real=zero, d_fake=zero, g_loss=pixel, g_adversarial=zero,
+            return dict(d_loss=zero, d_real=zero, d_fake=zero, g_loss=pixel, g_adversarial=zero,
                                     g_content=pixel)
 
         with tf.GradientTape() as g_tape:
-            sr = self.generator(low, training=True)
+            sr = self.generator(low, training=training)
         with tf.GradientTape() as d_tape:
             d_real, d_fake = self.gan_loss.discriminator(
-                self.discriminator(high, training=True), self.discriminator(tf.stop_gradient(sr), training=True))
+                self.discriminator(high, training=training), self.discriminator(tf.stop_gradient(sr), training=training))
             d_loss = d_real + d_fake
-        self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator_variables())
+        if training:
+            self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator_variables())
         with g_tape:
-            g_adversarial = self.gan_loss.generator(self.discriminator(sr, training=True))
+            g_adversarial = self.gan_loss.generator(self.discriminator(sr, training=training))
             g_content = self.content_loss(sr, high)
             g_loss = self.adversarial_weight * g_adversarial + self.content_weight * g_content
-        self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())
-        return self.finish_step(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_loss,
+        if training:
+            self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())
+        return dict(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_loss,
                                 g_adversarial=g_adversarial, g_content=g_content)
 
     def bicubic(self, low, size):

@@ -137,12 +137,13 @@ class StyleGAN2(AdversarialModel):
         labels = self.random_uniform_int([batch], self.num_classes, salt + 1) if self.num_classes else None
         return z, labels
 
-    def styles(self, z, labels, salt):
-        """ADA `run_G` up to the synthesis: W+ of z (updating w_avg), style-mixed with
-        probability style_mixing_prob with the W+ of a second z (not updating w_avg)."""
+    def styles(self, z, labels, salt, training=True):
+        """ADA `run_G` up to the synthesis: W+ of z (updating w_avg in training), style-mixed
+        with probability style_mixing_prob with the W+ of a second z (not updating w_avg)."""
         mapping, num_ws = self.generator.mapping, self.generator.num_ws
         ws = mapping(z, labels)
-        mapping.update_w_avg(ws)
+        if training:
+            mapping.update_w_avg(ws)
         if self.style_mixing_prob <= 0:
             return ws
         cutoff = self.random_uniform_int([], num_ws - 1, salt + 2) + 1
@@ -153,17 +154,18 @@ class StyleGAN2(AdversarialModel):
     def synthesize(self, ws, salt):
         return self.generator.synthesis(ws, noise_seed=self.stateless_seed(salt + 5))
 
-    def _discriminate(self, images, labels):
-        return self.discriminator(images if labels is None else [images, labels], training=True)
+    def _discriminate(self, images, labels, training=True):
+        return self.discriminator(images if labels is None else [images, labels], training=training)
 
     # -- the four phases ------------------------------------------------------------------
-    def g_main_phase(self, batch):
-        """Gmain: softplus(-D(G(z))) -> G update. Returns the loss."""
+    def g_main_phase(self, batch, training=True):
+        """Gmain: softplus(-D(G(z))) -> G update (in training). Returns the loss."""
         z, labels = self._latents(batch, salt=0)
         with tf.GradientTape() as tape:
-            fake = self.synthesize(self.styles(z, labels, salt=0), salt=0)
-            g_loss = self.gan_loss.generator(self._discriminate(fake, labels))
-        self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator_variables())
+            fake = self.synthesize(self.styles(z, labels, salt=0, training=training), salt=0)
+            g_loss = self.gan_loss.generator(self._discriminate(fake, labels, training))
+        if training:
+            self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator_variables())
         return g_loss
 
     def pl_lengths(self, batch):
@@ -187,15 +189,17 @@ class StyleGAN2(AdversarialModel):
         self.apply_gradients(self.g_optimizer, tape, loss, self.generator_variables())
         self.trackers["pl_penalty"].update_state(tf.reduce_mean(penalty))
 
-    def d_main_phase(self, images, labels):
-        """Dmain: softplus(D(G(z))) + softplus(-D(x)) -> D update. Returns (d_real, d_fake)."""
+    def d_main_phase(self, images, labels, training=True):
+        """Dmain: softplus(D(G(z))) + softplus(-D(x)) -> D update (in training). Returns
+        (d_real, d_fake)."""
         z, fake_labels = self._latents(tf.shape(images)[0], salt=20)
-        fake = self.synthesize(self.styles(z, fake_labels, salt=20), salt=20)
+        fake = self.synthesize(self.styles(z, fake_labels, salt=20, training=training), salt=20)
         with tf.GradientTape() as tape:
-            d_real, d_fake = self.gan_loss.discriminator(self._discriminate(images, labels),
-                                                         self._discriminate(fake, fake_labels))
+            d_real, d_fake = self.gan_loss.discriminator(self._discriminate(images, labels, training),
+                                                         self._discriminate(fake, fake_labels, training))
             d_loss = d_real + d_fake
-        self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator_variables())
+        if training:
+            self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator_variables())
         return d_real, d_fake
 
     def d_reg_phase(self, images, labels=None):
@@ -249,18 +253,20 @@ class StyleGAN2(AdversarialModel):
 
         tf.__internal__.distribute.interim.maybe_merge_call(update, tf.distribute.get_strategy())
 
-    def train_step(self, data):
+    def adversarial_step(self, data, training):
+        """The four phases and the G_ema update; evaluation: Gmain's and Dmain's losses only."""
         images, labels = self._unpack(data)
         batch = tf.shape(images)[0]
-        g_loss = self.g_main_phase(batch)
-        if self.pl_weight:
+        g_loss = self.g_main_phase(batch, training)
+        if self.pl_weight and training:
             self._every(self.pl_interval, self.g_reg_phase, images)
-        d_real, d_fake = self.d_main_phase(images, labels)
-        if self.r1_gamma:
+        d_real, d_fake = self.d_main_phase(images, labels, training)
+        if self.r1_gamma and training:
             self._every(self.r1_interval, self.d_reg_phase, *([images] if labels is None else [images, labels]))
-        self.update_ema(batch * tf.distribute.get_strategy().num_replicas_in_sync)
-        return self.finish_step(g_loss=g_loss, d_loss=d_real + d_fake, d_real=d_real, d_fake=d_fake,
-                                pl_mean=tf.convert_to_tensor(self.pl_mean.value))
+        if training:
+            self.update_ema(batch * tf.distribute.get_strategy().num_replicas_in_sync)
+        return dict(g_loss=g_loss, d_loss=d_real + d_fake, d_real=d_real, d_fake=d_fake,
+                    pl_mean=tf.convert_to_tensor(self.pl_mean.value))
 
     # -- sampling and export ---------------------------------------------------------------
     def sample_inputs(self, count, seed=0):

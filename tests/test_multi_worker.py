@@ -1,0 +1,107 @@
+"""`--strategy multi_worker` as users run it (issue 10, item 6): two train.py processes on
+127.0.0.1 with TF_CONFIG. One step of DCGAN and of pix2pix equals the one-process step on the
+same global batch; a killed worker ends its peer with one clear line, and the run resumes from
+the last checkpoint. Slow: each run starts TensorFlow in two processes."""
+import glob
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = {"dcgan": ["--image-size", "8", "--base-width", "4", "--batch-size", "8"],
+        "pix2pix": ["--image-size", "32", "--base-width", "4", "--batch-size", "4", "--no-dropout"]}
+
+pytestmark = pytest.mark.slow
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def train_command(arch, logdir, *flags):
+    return [sys.executable, os.path.join(ROOT, "train.py"), "--arch", arch, "--data", "sample", "--logdir",
+            str(logdir), *TINY[arch], *flags]
+
+
+def start_workers(arch, logdir, *flags):
+    """Two workers of one multi_worker run; returns their Popen objects (stderr piped)."""
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    workers = []
+    for index in range(2):
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
+               "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        workers.append(subprocess.Popen(train_command(arch, logdir, "--strategy", "multi_worker", *flags), env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT))
+    return workers
+
+
+def finish(workers, timeout=600):
+    results = [(w.wait(timeout), w.stderr.read()) for w in workers]
+    for code, err in results:
+        assert code == 0, err[-2000:]
+
+
+def network_tensors(checkpoint):
+    reader = tf.train.load_checkpoint(checkpoint)
+    keys = [k for k, _ in tf.train.list_variables(checkpoint)
+            if "_trainable_variables/" in k or k.startswith(("generator/", "discriminator/"))]
+    return {k: reader.get_tensor(k) for k in keys}
+
+
+@pytest.mark.xfail(strict=True, reason="measured 2026-12-02 (dcgan): after one step the two-worker kernels differ "
+                   "from the one-process ones by up to 0.11 while one Adam step moves a weight by at most 2e-4, so the "
+                   "two runs start from different weights: the multi_worker initialization is not yet the seeded "
+                   "one-process one; pix2pix under multi_worker fails in fit converting its dict batch to a Tensor")
+@pytest.mark.parametrize("arch", ["dcgan", "pix2pix"])
+def test_two_worker_step_equals_the_one_process_step(arch, tmp_path):
+    workers = start_workers(arch, tmp_path / "two", "--steps", "1")
+    single = subprocess.run(train_command(arch, tmp_path / "one", "--steps", "1"), capture_output=True, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, cwd=ROOT)
+    assert single.returncode == 0, single.stderr[-2000:]
+    finish(workers)
+    one = network_tensors(str(tmp_path / "one" / "checkpoints" / "ckpt-1"))
+    two = network_tensors(str(tmp_path / "two" / "checkpoints" / "ckpt-1"))
+    assert one.keys() == two.keys() and len(one) > 4
+    for key in one:
+        np.testing.assert_allclose(two[key], one[key], rtol=1e-4, atol=1e-6, err_msg=key)
+    worker_copy = network_tensors(str(tmp_path / "two" / "workers" / "worker-1" / "checkpoints" / "ckpt-1"))
+    for key in two:
+        np.testing.assert_array_equal(worker_copy[key], two[key])
+
+
+def test_a_killed_worker_is_one_line_and_the_run_resumes(tmp_path):
+    logdir = tmp_path / "run"
+    workers = start_workers("dcgan", logdir, "--steps", "100000", "--checkpoint-every", "5")
+    deadline = time.time() + 600
+    while not glob.glob(str(logdir / "checkpoints" / "ckpt-*.index")):
+        assert time.time() < deadline and workers[0].poll() is None, workers[0].stderr.read()[-2000:]
+        time.sleep(1)
+    workers[1].send_signal(signal.SIGKILL)
+    code = workers[0].wait(300)
+    err = workers[0].stderr.read().strip().splitlines()
+    assert code == 1
+    (message,) = [line for line in err if line.startswith("train.py: error:")]  # the progress bar may follow
+    assert message.startswith("train.py: error: lost a worker of the multi_worker run (")
+    assert message.endswith(f"): restart every worker with python train.py --resume --logdir {logdir}")
+    assert not any(line.startswith("Traceback") for line in err)
+
+    saved = tf.train.latest_checkpoint(str(logdir / "checkpoints"))
+    step = int(saved.rsplit("-", 1)[1])
+    resumed = start_workers("dcgan", logdir, "--resume", "--steps", str(step + 1))
+    finish(resumed)
+    assert tf.train.latest_checkpoint(str(logdir / "checkpoints")).endswith(f"ckpt-{step + 1}")
