@@ -48,6 +48,8 @@ class RunOptions:
     inception_weights: str = option("imagenet", "Inception-v3 weights file of --metrics (default: "
                                     "$KGAN_INCEPTION_WEIGHTS or the Keras cache; nothing is downloaded); 'random': "
                                     "seeded random weights, for comparing steps of one run only", metavar="PATH")
+    deterministic: bool = option(False, "bit-identical runs for one --seed: deterministic TF ops "
+                                 "(tf.config.experimental.enable_op_determinism) at some cost in step time")
 
 
 @dataclasses.dataclass
@@ -284,6 +286,10 @@ def train(options):
 
     system, run = options.system, options.run
     keras.utils.set_random_seed(options.config.seed)
+    if run.deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
     keras.mixed_precision.set_dtype_policy(options.config.precision)
     strategy = make_strategy(run.strategy)
     data = system.training_data(options.config)

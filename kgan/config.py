@@ -16,12 +16,14 @@ import dataclasses
 from kgan.errors import UsageError
 
 
-def option(default, help, *, type=None, choices=None, minimum=None, metavar=None, fixed=True):
+def option(default, help, *, type=None, choices=None, minimum=None, metavar=None, fixed=True, before=None):
     """A config field: `default`, one-line `help`; `type` defaults to the annotation;
     `choices` restricts values; `minimum` is checked by `validate`; `fixed` False lets a
-    resumed run take a new value (paths of weights or data directories)."""
+    resumed run take a new value (paths of weights or data directories); `before` is the
+    value of a saved options.json without this field (runs made before the option existed),
+    when that differs from the new default."""
     metadata = {"help": help, "type": type, "choices": choices, "minimum": minimum, "metavar": metavar,
-                "fixed": fixed}
+                "fixed": fixed, "before": before}
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -92,5 +94,7 @@ def to_dict(instance):
 
 def from_dict(cls, values):
     """`cls` from a dict, ignoring keys it does not have (options of older or other formats);
-    missing keys take their defaults."""
-    return cls(**{k: v for k, v in values.items() if k in names(cls)})
+    missing keys take their `before` value if they have one, else their defaults."""
+    absent = {f.name: f.metadata["before"] for f in dataclasses.fields(cls)
+              if f.name not in values and f.metadata.get("before") is not None}
+    return cls(**absent, **{k: v for k, v in values.items() if k in names(cls)})

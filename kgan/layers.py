@@ -5,8 +5,23 @@ gamma ~ N(1, 0.02), beta = 0); the switch follows junyanz `networks.get_norm_lay
 """
 import keras
 
-KERNEL_INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
-GAMMA_INIT = keras.initializers.RandomNormal(mean=1.0, stddev=0.02)
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class SeededNormal(keras.initializers.RandomNormal):
+    """N(mean, stddev) drawing a new seed from Keras' global seed generator at every call.
+
+    A module-level `RandomNormal()` fixes its seed when it is constructed, here at import
+    time, before `keras.utils.set_random_seed`: every process then got other initial
+    weights for one --seed (and equal-shaped layers equal weights). This one gives each
+    layer its own draw, reproducible after `set_random_seed`."""
+
+    def __call__(self, shape, dtype=None):
+        return keras.random.normal(shape, mean=self.mean, stddev=self.stddev, dtype=dtype)
+
+
+KERNEL_INIT = SeededNormal(mean=0.0, stddev=0.02)
+GAMMA_INIT = SeededNormal(mean=1.0, stddev=0.02)
 
 NORMS = ("batch", "sync_batch", "instance", "none")
 

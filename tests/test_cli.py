@@ -1,5 +1,6 @@
 """train.py end to end: TensorBoard output, checkpoints and resume, TF Serving export,
 one-line errors for bad input, and the face-crop preparation command."""
+import dataclasses
 import json
 import os
 import signal
@@ -335,3 +336,16 @@ def test_resume_reads_the_options_file_of_earlier_versions(tmp_path):
         json.dump(flat, f)
     model = run_train(["--resume", "--logdir", str(logdir), "--steps", "3"])
     assert int(model.step) == 3 and model.generator.output_shape == (None, 16, 16, 3)
+
+
+def test_cgan_runs_saved_before_the_conditioning_option_load_as_the_seeds_concat(tmp_path):
+    """--conditioning projection is the default; an options.json without the field is a
+    run of the seed's concatenating D and must restore as one."""
+    from kgan.systems.cgan import CGANConfig
+
+    assert CGANConfig().conditioning == "projection"
+    with open(tmp_path / "options.json", "w") as f:
+        json.dump({"format": 2, "arch": "cgan", "config": {"image_size": 32}, "run": {}, "total_steps": 8}, f)
+    system, config = cli.load_run(str(tmp_path))
+    assert system.name == "cgan" and config.conditioning == "concat" and config.image_size == 32
+    assert system.build(dataclasses.replace(config, num_classes=2)).discriminator.get_layer("features_and_label")

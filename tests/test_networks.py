@@ -53,6 +53,31 @@ def test_conditional_dcgan_concatenates_a_32_wide_label_embedding():
     assert trainable_count(generator) == 3_576_704 + 5 * 32 + 32 * 512 * 16
 
 
+def test_projection_discriminator_scores_psi_of_phi_plus_the_label_projection():
+    """Miyato & Koyama 2018: D(x, y) = psi(phi(x)) + <embed(y), phi(x)>, phi = the seed's
+    100-wide hidden layer of the image features alone."""
+    concat = dcgan_discriminator(num_classes=5)
+    projection = dcgan_discriminator(num_classes=5, conditioning="projection")
+    # no 5 x 32 label embedding and no 32 label inputs of the hidden layer (32 x 100 weights); a 5 x 100 projection.
+    assert trainable_count(projection) == trainable_count(concat) - 5 * 32 - 32 * 100 + 5 * 100
+    images = tf.random.stateless_uniform((3, 64, 64, 3), [1, 2], -1.0, 1.0)
+    labels = tf.constant([0, 4, 2], tf.int32)
+    embedding = projection.get_layer("discriminator_label_projection").embeddings.numpy()
+    embedding[:] = np.random.default_rng(0).normal(size=embedding.shape)
+    projection.get_layer("discriminator_label_projection").embeddings.assign(embedding)
+    phi = tf.keras.Model(projection.inputs, projection.get_layer("hidden_lrelu").output)([images, labels]).numpy()
+    kernel, bias = (w.numpy() for w in projection.get_layer("score").weights)
+    expected = phi @ kernel + bias + np.sum(embedding[labels.numpy()] * phi, axis=1, keepdims=True)
+    np.testing.assert_allclose(projection([images, labels], training=False).numpy(), expected, rtol=1e-5, atol=1e-5)
+    other = projection([images, tf.constant([1, 1, 1], tf.int32)], training=False).numpy()
+    assert np.abs(other - expected).max() > 1e-3
+
+
+def test_unknown_conditioning_is_refused():
+    with pytest.raises(ValueError, match="unknown conditioning 'late'"):
+        dcgan_discriminator(num_classes=2, conditioning="late")
+
+
 def test_labels_change_the_conditional_generator_output():
     generator = dcgan_generator(image_size=32, base_width=8, num_classes=2)
     noise = tf.random.stateless_normal((1, 100), seed=[0, 0])

@@ -10,6 +10,9 @@ import keras
 
 from kgan.layers import KERNEL_INIT, norm_layer
 
+CONDITIONINGS = ("concat", "projection")
+_HIDDEN = 100  # width of the conditional head's hidden layer (seed 002)
+
 
 def _stages(image_size):
     """Number of stride-2 stages between 4x4 and image_size (4 at 64x64)."""
@@ -84,6 +87,7 @@ def dcgan_discriminator(
     norm="batch",
     num_classes=None,
     embed_dim=32,
+    conditioning="concat",
     name="discriminator",
 ):
     """Images (B, S, S, channels) [and labels (B,) int32] -> score (logit) of "real" (B, 1).
@@ -91,9 +95,17 @@ def dcgan_discriminator(
     Seed 002: stride-2 4x4 convs (base, 2*base, 4*base, 8*base at 64x64), no bias,
     BatchNorm from the 2nd, LeakyReLU(0.2). Unconditional head: 4x4 valid conv to 1.
     Conditional head (num_classes): one more stride-2 conv to 64 channels, flatten
-    (2*2*64 = 256 at 64x64), concatenate an embed_dim label embedding (288), Dense 100,
-    LeakyReLU, Dense 1. The seed's final sigmoid is applied by the loss (`GANLoss("bce")`).
+    (2*2*64 = 256 at 64x64), then
+    - conditioning "concat" (seed 002): concatenate an embed_dim label embedding (288),
+      Dense 100, LeakyReLU, Dense 1;
+    - conditioning "projection" (Miyato & Koyama 2018, cGANs with projection
+      discriminator): phi(x) = Dense 100 + LeakyReLU of the image features alone, score
+      psi(phi(x)) + <embed(y), phi(x)> with psi = Dense 1 and a 100-wide label embedding
+      (embed_dim unused).
+    The seed's final sigmoid is applied by the loss (`GANLoss("bce")`).
     """
+    if conditioning not in CONDITIONINGS:
+        raise ValueError(f"unknown conditioning {conditioning!r}; choose one of {', '.join(CONDITIONINGS)}")
     stages = _stages(image_size)
     images = keras.Input((image_size, image_size, channels), name="images")
     x = images
@@ -123,9 +135,16 @@ def dcgan_discriminator(
         x = normalization(x)
     x = keras.layers.LeakyReLU(0.2, name="down_features_lrelu")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    labels, embedding = _label_embedding(num_classes, embed_dim, name)
-    x = keras.layers.Concatenate(name="features_and_label")([x, embedding])
-    x = keras.layers.Dense(100, kernel_initializer=KERNEL_INIT, name="hidden")(x)
+    if conditioning == "concat":
+        labels, embedding = _label_embedding(num_classes, embed_dim, name)
+        x = keras.layers.Concatenate(name="features_and_label")([x, embedding])
+    x = keras.layers.Dense(_HIDDEN, kernel_initializer=KERNEL_INIT, name="hidden")(x)
     x = keras.layers.LeakyReLU(0.2, name="hidden_lrelu")(x)
     score = keras.layers.Dense(1, kernel_initializer=KERNEL_INIT, dtype="float32", name="score")(x)
+    if conditioning == "projection":
+        labels = keras.Input((), dtype="int32", name="labels")
+        embedding = keras.layers.Embedding(num_classes, _HIDDEN, embeddings_initializer=KERNEL_INIT,
+                                           name=f"{name}_label_projection")(labels)
+        projection = keras.layers.Dot(axes=1, dtype="float32", name="projection")([embedding, x])
+        score = keras.layers.Add(dtype="float32", name="score_and_projection")([score, projection])
     return keras.Model([images, labels], score, name=name)
