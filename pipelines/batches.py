@@ -7,6 +7,8 @@ each pass) -> repeat -> per-element random transform with a stateless seed drawn
 drop_remainder (static shapes for XLA and `tf.distribute`) -> prefetch. The results are
 plain `tf.data.Dataset`s that `fit` and `strategy.experimental_distribute_dataset` shard.
 """
+import dataclasses
+
 import tensorflow as tf
 
 from kgan.errors import UsageError
@@ -44,10 +46,13 @@ def _finish(dataset, batch_size):
     return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def image_batches(source, image_size, channels, batch_size, labelled=False, seed=0, shuffle=True):
+def image_batches(source, image_size, channels, batch_size, labelled=False, seed=0, shuffle=True, mirror=False):
     """Images for the noise-to-image GANs: float32 (B, S, S, C) in [-1, 1] [with int32 (B,)
-    labels]: short side to S, center crop (seed 002), no random transform."""
-    _check_batch(source, batch_size)
+    labels]: short side to S, center crop (seed 002), no random transform. `mirror`: the
+    data doubled with the left-right flip of every image, as stylegan2-ada's `--mirror`
+    (`xflip`: each pass shows every image both ways)."""
+    count = source.count * (2 if mirror else 1)
+    _check_batch(dataclasses.replace(source, count=count), batch_size)
     if labelled and len(source.class_names) < 2:
         raise UsageError(f"{source.name!r} has no class labels: the conditional GAN needs labelled data")
 
@@ -55,8 +60,13 @@ def image_batches(source, image_size, channels, batch_size, labelled=False, seed
         image = standardize(example["image"], image_size, channels)
         return (image, example["label"]) if labelled else image
 
+    def flip(image, *label):
+        return (tf.image.flip_left_right(image), *label) if label else tf.image.flip_left_right(image)
+
     dataset = source.dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    dataset = _cache_shuffle_repeat(dataset, source.count, image_size * image_size * channels * 4, seed, shuffle)
+    if mirror:
+        dataset = dataset.concatenate(dataset.map(flip, num_parallel_calls=tf.data.AUTOTUNE))
+    dataset = _cache_shuffle_repeat(dataset, count, image_size * image_size * channels * 4, seed, shuffle)
     return _finish(dataset, batch_size)
 
 

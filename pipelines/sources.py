@@ -66,6 +66,14 @@ def sample_source():
     return ImageSource(SAMPLE_NAME, dataset, len(images), SAMPLE_CLASSES)
 
 
+def sample_faces_source():
+    """The 100 faces of `sample_source` (its first half, label 0): the embedded default of
+    StyleGAN2, seed 000's face generator."""
+    source = sample_source()
+    faces = source.count // 2
+    return ImageSource(f"{SAMPLE_NAME} faces", source.dataset.take(faces), faces)
+
+
 def sample_photos_source(size=256):
     """scikit-image's bundled colour photos (astronaut, coffee, chelsea, rocket, cat,
     immunohistochemistry, retina, colorwheel), resized to size x size: the embedded default

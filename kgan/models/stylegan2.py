@@ -18,6 +18,11 @@ from kgan.serving import Endpoint, checked_labels, checked_noise, checked_per_sa
 from pipelines.images import to_uint8
 
 
+# The style-mixing draw: an integer in [0, 2^24) below prob * 2^24 (one draw for the whole
+# global batch, as ADA's one torch.rand([]) per batch; integer draws agree under XLA).
+_MIXING_BITS = 2**24
+
+
 def auto_r1_gamma(image_size, batch_size):
     """ADA's `auto` R1 weight: 0.0002 image_size^2 / batch_size."""
     return 0.0002 * image_size ** 2 / batch_size
@@ -147,12 +152,17 @@ class StyleGAN2(AdversarialModel):
         if self.style_mixing_prob <= 0:
             return ws
         cutoff = self.random_uniform_int([], num_ws - 1, salt + 2) + 1
-        mixing = tf.random.stateless_uniform([], self.stateless_seed(salt + 3)) < self.style_mixing_prob
+        mixing = self.random_uniform_int([], _MIXING_BITS, salt + 3) < round(self.style_mixing_prob * _MIXING_BITS)
         other = mapping(self.random_normal(tf.shape(z), salt + 4), labels)
         return mix_styles(ws, other, tf.where(mixing, cutoff, num_ws))
 
     def synthesize(self, ws, salt):
-        return self.generator.synthesis(ws, noise_seed=self.stateless_seed(salt + 5))
+        """G's synthesis of W+ with this step's per-pixel noise, drawn for the global batch
+        (each replica its rows, layer i with salt 1000 + 100 salt + i)."""
+        def noise(shape, index):
+            return self.random_normal(shape, 1000 + 100 * salt + index)
+
+        return self.generator.synthesis(ws, noise_seed=noise)
 
     def _discriminate(self, images, labels, training=True):
         return self.discriminator(images if labels is None else [images, labels], training=training)

@@ -35,6 +35,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kgan import rng
+
 FIR_TAPS = (1, 3, 3, 1)
 LRELU_GAIN = math.sqrt(2.0)
 ACTIVATIONS = ("linear", "lrelu")
@@ -259,8 +261,10 @@ class SynthesisLayer(_Layer):
     LeakyReLU x sqrt(2), clamp.
 
     styles = affine(w), an EqualizedDense with bias init 1 (float32). noise_mode: "random"
-    (N(0, 1) per call; stateless from `noise_seed` [2] when given, folded with this layer's
-    `noise_index`), "const" (the stored noise_const), "none"."""
+    (N(0, 1) per call; stateless when `noise_seed` is given: a [2] seed folded with this
+    layer's `noise_index` (`kgan.rng.normal`, the same under XLA), or a function
+    (shape, noise_index) -> noise, which a distributed train step uses to draw the global
+    batch's noise), "const" (the stored noise_const), "none"."""
 
     def __init__(self, in_channels, out_channels, w_dim, resolution, up=1, use_noise=True, conv_clamp=None,
                  noise_index=0, **kwargs):
@@ -288,9 +292,10 @@ class SynthesisLayer(_Layer):
         shape = [batch, self.resolution, self.resolution, 1]
         if noise_seed is None:
             noise = tf.random.normal(shape)
+        elif callable(noise_seed):
+            noise = noise_seed(shape, self.noise_index)
         else:
-            noise = tf.random.stateless_normal(shape, tf.random.experimental.stateless_fold_in(
-                noise_seed, self.noise_index))
+            noise = rng.normal(shape, tf.random.experimental.stateless_fold_in(noise_seed, self.noise_index))
         return noise * self.noise_strength
 
     def call(self, x, w, noise_mode="random", noise_seed=None):
@@ -409,7 +414,7 @@ class SynthesisNetwork(_Layer):
     [i, i + num_conv + 1) of W+, i advancing by its num_conv (a ToRGB shares its row with the
     next block's conv0); num_ws = 2 log2(image_size) - 2.
 
-    call(ws, noise_mode="random" | "const" | "none", noise_seed=None | [2] int)."""
+    call(ws, noise_mode="random" | "const" | "none", noise_seed=None | [2] int | function)."""
 
     def __init__(self, w_dim=512, image_size=1024, channels=3, channel_base=32768, channel_max=512, num_fp16_res=0,
                  conv_clamp=None, **kwargs):
