@@ -46,7 +46,11 @@ class Checkpointer:
         data file, an empty index, a missing shard: a full disk, a copy cut short) are
         skipped with one warning line on stderr; a UsageError if none is intact."""
         damaged = []
-        for path in reversed(self.manager.checkpoints):
+        paths = list(self.manager.checkpoints)
+        latest = self.manager.latest_checkpoint
+        if latest and latest not in paths:  # a state file without timestamps lists none in `checkpoints`
+            paths.append(latest)
+        for path in reversed(paths):
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
             except DAMAGED_CHECKPOINT_ERRORS as error:
