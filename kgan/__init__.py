@@ -1,7 +1,16 @@
 """kgan: the GAN systems of the seed chapters in Keras 3 on TensorFlow."""
 import os
+import sys
 
-# TensorFlow's C++ start-up chatter (CUDA probing, CPU features) hides our one-line errors.
+# What the user set, before kgan's default: kgan.startup shows TensorFlow's start-up lines
+# unfiltered when the user chose a level.
+USER_TF_LOG_LEVEL = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+# TensorFlow's C++ chatter after start-up (oneDNN notes, XLA info) hides our one-line errors.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
+
+if sys.argv and sys.argv[0] == "-m":  # `python -m kgan.<tool>`: a command-line run
+    from kgan.startup import quiet_tensorflow_startup
+
+    quiet_tensorflow_startup()

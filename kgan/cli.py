@@ -287,8 +287,6 @@ def train(options):
     system, run = options.system, options.run
     keras.utils.set_random_seed(options.config.seed)
     if run.deterministic:
-        import tensorflow as tf
-
         tf.config.experimental.enable_op_determinism()
     keras.mixed_precision.set_dtype_policy(options.config.precision)
     strategy = make_strategy(run.strategy)
@@ -317,8 +315,12 @@ def train(options):
     names = " + ".join(f"{s.name} ({s.count})" for s in data.sources)
     print(f"{system.name} on {names}: steps {model.completed_steps} -> {total_steps}, batch {config.batch_size}, "
           f"{config.precision}, {strategy.num_replicas_in_sync} replica(s), logdir {options.logdir}", file=sys.stderr)
+    sample_batch = next(iter(data.dataset), None)
+    if sample_batch is None:
+        raise UsageError(f"no readable images in {names}: every file failed to decode (truncated, empty or not an "
+                         "image): check the --data files")
     callbacks = [
-        TensorBoardLogger(own_logdir, run.log_every, run.sample_every, sample_batch=next(iter(data.dataset))),
+        TensorBoardLogger(own_logdir, run.log_every, run.sample_every, sample_batch=sample_batch),
         CheckpointCallback(checkpointer, run.checkpoint_every),
         ProgressBar(total_steps),
     ]

@@ -1,5 +1,6 @@
-"""What `kgan.translate` and `kgan.upscale` share: loading an exported image model,
-planning file or folder jobs, reading and writing images."""
+"""What the file-conversion tools (`kgan.translate`, `kgan.upscale`, `kgan.stylize`) share:
+loading an exported image model, planning file or folder jobs, reading and writing images,
+and their command body (`convert_command`)."""
 import os
 import sys
 
@@ -89,3 +90,20 @@ def convert_files(jobs, convert, tool):
             continue
         write_image(target, convert(image))
     return skipped
+
+
+def convert_command(tool, verb, source, output, load):
+    """The body of a conversion tool's main(): plans the jobs from `source` to `output`
+    (checking both paths before the slow model load), then `load()` -> (convert, note)
+    checks the tool's options and loads the model, then every file is converted. Prints
+    "VERB N image(s)NOTE into OUTPUT" and returns 0, or 1 when unreadable files were
+    skipped; a UsageError is one line "TOOL: error: ..." and status 2."""
+    try:
+        jobs = plan(source, output)
+        convert, note = load()
+        skipped = convert_files(jobs, convert, tool)
+    except UsageError as error:
+        print(f"{tool}: error: {error}", file=sys.stderr)
+        return 2
+    print(f"{verb} {len(jobs) - skipped} image(s){note} into {output}", file=sys.stderr)
+    return 1 if skipped else 0

@@ -15,7 +15,7 @@ import tensorflow as tf
 import tqdm
 
 from kgan.errors import UsageError
-from kgan.inference import convert_files, load_serving, plan
+from kgan.inference import convert_command, load_serving
 
 # Longest block side sent in one request (the exported signature's own limit is larger).
 MAX_BLOCK_SIDE = 4096
@@ -68,18 +68,14 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64,
                         help="tiles per request to the translator (memory grows with it; default 64)")
     args = parser.parse_args(argv)
-    try:
+
+    def load():
         if args.batch_size < 1:
             raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
         translate, tile = load_stylizer(args.model)
-        jobs = plan(args.input, args.output)
-        failed = convert_files(jobs, lambda image: stylize_image(translate, image, tile, args.batch_size,
-                                                                 progress=True), "stylize")
-    except UsageError as error:
-        print(f"stylize: error: {error}", file=sys.stderr)
-        return 2
-    print(f"stylized {len(jobs) - failed} image(s) into {args.output}", file=sys.stderr)
-    return 1 if failed else 0
+        return lambda image: stylize_image(translate, image, tile, args.batch_size, progress=True), ""
+
+    return convert_command("stylize", "stylized", args.input, args.output, load)
 
 
 if __name__ == "__main__":

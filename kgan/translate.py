@@ -11,8 +11,7 @@ import sys
 
 import numpy as np
 
-from kgan.errors import UsageError
-from kgan.inference import convert_files, load_serving, plan
+from kgan.inference import convert_command, load_serving
 
 
 def main(argv=None):
@@ -21,16 +20,12 @@ def main(argv=None):
     parser.add_argument("input", help="an image file or a folder of images (any size)")
     parser.add_argument("output", help="output image file, or folder (mirrors the input folder)")
     args = parser.parse_args(argv)
-    try:
-        jobs = plan(args.input, args.output)
+
+    def load():
         serving = load_serving(args.model, "a pix2pix or cyclegan run")
-        failed = convert_files(jobs, lambda image: serving(images=image[np.newaxis])["images"][0].numpy(),
-                               "translate")
-    except UsageError as error:
-        print(f"translate: error: {error}", file=sys.stderr)
-        return 2
-    print(f"translated {len(jobs) - failed} image(s) into {args.output}", file=sys.stderr)
-    return 1 if failed else 0
+        return lambda image: serving(images=image[np.newaxis])["images"][0].numpy(), ""
+
+    return convert_command("translate", "translated", args.input, args.output, load)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import tensorflow as tf
 import tqdm
 
 from kgan.errors import UsageError
-from kgan.inference import convert_files, load_serving, plan
+from kgan.inference import convert_command, load_serving
 
 
 def tile_starts(length, tile, overlap):
@@ -98,20 +98,16 @@ def main(argv=None):
                         help="input pixels shared by neighbouring tiles, blended linearly (at most tile/2)")
     parser.add_argument("--batch-size", type=int, default=1, help="tiles per generator call")
     args = parser.parse_args(argv)
-    try:
+
+    def load():
         check_tiling(args.tile, args.overlap)
         if args.batch_size < 1:
             raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
-        jobs = plan(args.input, args.output)
         upscale, scale = load_upscaler(args.model)
-        failed = convert_files(jobs, lambda image: upscale_image(upscale, image, scale, args.tile, args.overlap,
-                                                                 args.batch_size, progress=True), "upscale")
-    except UsageError as error:
-        print(f"upscale: error: {error}", file=sys.stderr)
-        return 2
-    print(f"upscaled {len(jobs) - failed} image(s) x{scale} into {args.output}", file=sys.stderr)
-    return 1 if failed else 0
+        return (lambda image: upscale_image(upscale, image, scale, args.tile, args.overlap, args.batch_size,
+                                            progress=True), f" x{scale}")
 
+    return convert_command("upscale", "upscaled", args.input, args.output, load)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -127,6 +127,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
         (["--arch", "stylegan9"], "invalid choice: 'stylegan9'"),
         (["--data", "/no/such/folder"], "does not exist"),
         (["--data", "{empty}"], "no images"),
+        (["--data", "{unreadable}", "--batch-size", "1"], "every file failed to decode (truncated, empty or not an image)"),
         (["--batch-size", "1000"], "larger than the 200 examples"),
         (["--logdir", "{file}/run"], "cannot write to --logdir"),
         (["--steps", "0"], "--steps must be at least 1"),
@@ -143,7 +144,11 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path, capsys, argv, message):
     (tmp_path / "empty").mkdir()
     (tmp_path / "file").write_text("x")
-    argv = [a.format(empty=tmp_path / "empty", file=tmp_path / "file") for a in argv]
+    (tmp_path / "unreadable").mkdir()
+    for name in ("a.png", "b.jpg"):
+        (tmp_path / "unreadable" / name).write_bytes(b"not an image")
+    argv = [a.format(empty=tmp_path / "empty", file=tmp_path / "file", unreadable=tmp_path / "unreadable")
+            for a in argv]
     if "--logdir" not in argv:
         argv += ["--logdir", str(tmp_path / "run")]
     assert cli.main(argv) == 2
@@ -349,3 +354,39 @@ def test_cgan_runs_saved_before_the_conditioning_option_load_as_the_seeds_concat
     system, config = cli.load_run(str(tmp_path))
     assert system.name == "cgan" and config.conditioning == "concat" and config.image_size == 32
     assert system.build(dataclasses.replace(config, num_classes=2)).discriminator.get_layer("features_and_label")
+
+
+@pytest.mark.parametrize(
+    "tool,argv,message",
+    [
+        ("translate", ["{nope}", "{image}", "{tmp}/out.png"], "no SavedModel at"),
+        ("translate", ["{empty}", "{nope}", "{tmp}/out.png"], "does not exist: pass an image file or a folder"),
+        ("translate", ["{empty}", "{image}", "{tmp}/newdir/out.png"], "create it, or end OUTPUT with '/'"),
+        ("translate", ["{empty}", "{empty}", "{tmp}/out"], "no images found under"),
+        ("translate", ["{empty}", "{folder}", "{image}"], "is a file: pass a folder"),
+        ("upscale", ["{nope}", "{image}", "{tmp}/out.png"], "no SavedModel at"),
+        ("upscale", ["{empty}", "{image}", "{tmp}/out.png", "--tile", "-1"], "--tile -1 must be >= 0"),
+        ("upscale", ["{empty}", "{image}", "{tmp}/out.png", "--batch-size", "0"], "--batch-size must be at least 1"),
+        ("stylize", ["{nope}", "{image}", "{tmp}/out.png"], "no SavedModel at"),
+        ("stylize", ["{empty}", "{image}", "{tmp}/out.png", "--batch-size", "0"], "--batch-size must be at least 1"),
+        ("synthesize", ["{nope}", "{image}", "{tmp}/out.png"], "no SavedModel at"),
+        ("evaluate", ["cgan", "--logdir", "{empty}"], "not a kgan run directory"),
+        ("stylegan", ["generate", "{nope}", "--out", "{tmp}/g"], "does not exist: pass a run directory"),
+        ("stylegan", ["generate", "{empty}", "--out", "{tmp}/g"], "neither a train.py run directory"),
+        ("pix2pixhd_features", ["{empty}"], "not a kgan run directory"),
+        ("convert", ["junyanz", "{nope}", "{tmp}/g.keras"], "does not exist"),
+    ],
+)
+def test_tools_bad_input_is_one_line_and_exit_status_2(tool, argv, message, tmp_path, capsys):
+    """The other command-line tools' user mistakes (issue 10.5): exit 2, one stderr line."""
+    import importlib
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "folder").mkdir()
+    cv2.imwrite(str(tmp_path / "folder" / "a.png"), np.zeros([8, 8, 3], np.uint8))
+    paths = dict(tmp=tmp_path, nope=tmp_path / "nope", empty=tmp_path / "empty", folder=tmp_path / "folder",
+                 image=tmp_path / "folder" / "a.png")
+    main = importlib.import_module(f"kgan.{tool}").main
+    assert main([a.format(**paths) for a in argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and ": error: " in err[0] and message in err[0], err
