@@ -4,6 +4,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import gc  # noqa: E402
+
 import keras  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -12,6 +14,10 @@ tf.config.set_logical_device_configuration(
     tf.config.list_physical_devices("CPU")[0],
     [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()],
 )
+# The objects of TensorFlow's and Keras' modules live for the whole session: out of the
+# collector's sight, the gc.collect of every test's clear_session takes ~0 instead of ~0.3 s CPU
+# (measured with kgan's modules imported: 433,759 objects).
+gc.freeze()
 
 
 @pytest.fixture(autouse=True)
