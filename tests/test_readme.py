@@ -1,5 +1,5 @@
 """README.md's code runs as written: every ```python block, pasted into a fresh process, and
-the StyleGAN2 tools commands (the ```bash block of their section)."""
+the StyleGAN2 training and tools commands (```bash blocks of their sections)."""
 import os
 import re
 import shlex
@@ -113,3 +113,32 @@ def test_readme_stylegan2_tools_commands_run_as_written(tmp_path):
     assert len(list((out / "edit").glob("edit_seed*.png"))) == 4
     assert np.load(out / "edit" / "edit_code0.npz")["ws"].shape == (10, 6, 32)
     assert any(name.startswith("events.out.tfevents") for name in os.listdir(tmp_path / "runs" / "stylegan-tools"))
+
+
+def test_readme_stylegan2_training_commands(tmp_path, monkeypatch):
+    """README "### StyleGAN2", as written: the tiny32 command trains (with the documented
+    `--steps 2` appended) and leaves a checkpoint the tools load; the paper256 and config-f
+    commands (hours of GPU) resolve to the settings the README states and their folders feed
+    batches at the config's resolution."""
+    from kgan import cli
+    from kgan.inference import write_image
+    from kgan.stylegan_tools.generator import load_generator
+
+    tiny, paper256, config_f = bash_commands("### StyleGAN2")
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    for folder, count in (("faces256", 64), ("ffhq", 8)):
+        for i in range(count):
+            write_image(os.path.join(folder, f"{i}.png"), rng.integers(0, 256, (24, 24, 3), dtype=np.uint8))
+    assert cli.main(shlex.split(tiny, comments=True)[2:] + ["--steps", "2"]) == 0
+    generator = load_generator("runs/stylegan2-sample")
+    assert (generator.image_size, generator.num_ws) == (32, 8)
+    for command, expected in ((paper256, dict(image_size=256, batch_size=64, lr=0.0025, gamma=1.0, ema_kimg=20.0)),
+                              (config_f, dict(image_size=1024, batch_size=8, lr=0.002, gamma=0.0002 * 1024 ** 2 / 8,
+                                              ema_kimg=10.0))):
+        options = cli.parse_options(shlex.split(command, comments=True)[2:])
+        assert {key: getattr(options.config, key) for key in expected} == pytest.approx(expected), command
+        data = options.system.training_data(options.config)
+        size = expected["image_size"]
+        assert next(iter(data.dataset)).shape == (expected["batch_size"], size, size, 3)
+    assert options.export is None and cli.parse_options(shlex.split(paper256, comments=True)[2:]).export is not None
