@@ -386,17 +386,21 @@ def real_statistics(real, extractor, image_size, channels, batch_size=50, limit=
         lambda: embed(source_batches(source, image_size, channels, batch_size), extractor, count, "real", progress))
 
 
-def noise_batches(serving, latent_dim, batch_size, num_classes=None, seed=0):
+def noise_batches(serving, latent_dim, batch_size, num_classes=None, seed=0, truncation_psi=1.0):
     """Endless uint8 batches from an exported noise-to-image signature (`noise` float32
-    (B, latent_dim) [+ `labels` int32 (B,)] -> `images_uint8`): standard normal noise and
-    uniform labels from numpy's generator seeded by `seed`."""
+    (B, latent_dim) [+ `labels` int32 (B,)] -> `images_uint8`, or StyleGAN2's `z` [+ `labels`]
+    + `truncation_psi` -> `images`, fed `truncation_psi` for every sample): standard normal
+    noise and uniform labels from numpy's generator seeded by `seed`."""
     inputs = serving.structured_input_signature[1]
     rng = np.random.default_rng(seed)
+    stylegan = "z" in inputs
     while True:
-        feed = {"noise": tf.constant(rng.standard_normal([batch_size, latent_dim]), tf.float32)}
+        noise = tf.constant(rng.standard_normal([batch_size, latent_dim]), tf.float32)
+        feed = {"z": noise, "truncation_psi": tf.fill([batch_size], float(truncation_psi))} if stylegan else \
+            {"noise": noise}
         if "labels" in inputs:
             feed["labels"] = tf.constant(rng.integers(0, num_classes, batch_size), tf.int32)
-        yield serving(**feed)["images_uint8"]
+        yield serving(**feed)["images" if stylegan else "images_uint8"]
 
 
 def translated_batches(serving, source_images):
@@ -408,9 +412,14 @@ def translated_batches(serving, source_images):
 
 def model_kind(serving):
     """"noise", "labels" (conditional) or "images" (pix2pix, CycleGAN, SRGAN) of an
-    exported serving_default signature, from its inputs (README "Serving")."""
+    exported serving_default signature, from its inputs (README "Serving"); StyleGAN2's z +
+    truncation_psi is a noise model."""
     inputs = sorted(serving.structured_input_signature[1])
-    kinds = {("noise",): "noise", ("labels", "noise"): "labels", ("images",): "images"}
+    kinds = {("noise",): "noise", ("labels", "noise"): "labels", ("images",): "images",
+             ("truncation_psi", "z"): "noise", ("labels", "truncation_psi", "z"): "labels"}
+    if inputs == ["ws"]:
+        raise UsageError("this is StyleGAN2's W+ export (ws -> images): pass its z + truncation_psi export, "
+                         "saved_models/stylegan2")
     if tuple(inputs) not in kinds:
         raise UsageError(f"unknown model signature with inputs {inputs}: export a kgan generator (train.py --export)")
     return kinds[tuple(inputs)]
@@ -418,9 +427,10 @@ def model_kind(serving):
 
 def evaluate_saved_model(model, real, metrics=METRICS, num_gen=10000, num_real=None, batch_size=50,
                          inception_weights="imagenet", image_size=None, source=None, num_classes=None,
-                         data_dir=None, cache_dir=None, seed=0, progress=True, extractor=None):
+                         data_dir=None, cache_dir=None, seed=0, progress=True, extractor=None, truncation_psi=None):
     """Metrics of an exported generator (`kgan.inference.load_signature`) against REAL
-    (see `real_statistics`): noise-to-image models make `num_gen` images; image-to-image
+    (see `real_statistics`): noise-to-image models make `num_gen` images (StyleGAN2's at
+    `truncation_psi`, default 1: none, as stylegan2-ada's metrics); image-to-image
     models translate the images of the `source` folder (at most num_gen), brought to
     image_size x image_size first (default 256). The real images are brought to
     image_size (default: the generated images' size) by `source_batches`. Returns (results
@@ -429,9 +439,11 @@ def evaluate_saved_model(model, real, metrics=METRICS, num_gen=10000, num_real=N
     from pipelines.sources import resolve_source
 
     started = time.time()
-    extractor = extractor or inception_extractor(inception_weights)
     serving = load_signature(model)
     kind = model_kind(serving)
+    stylegan = "z" in serving.structured_input_signature[1]
+    if truncation_psi is not None and not stylegan:
+        raise UsageError(f"--trunc is for StyleGAN2 exports (z + truncation_psi); {model!r} is not one")
     if kind == "images":
         if source is None:
             raise UsageError(f"{model!r} translates images: pass --source FOLDER, the images to translate")
@@ -445,10 +457,12 @@ def evaluate_saved_model(model, real, metrics=METRICS, num_gen=10000, num_real=N
             raise UsageError(f"{model!r} generates from noise: --source is for image-to-image models")
         if kind == "labels" and not num_classes:
             raise UsageError(f"{model!r} is a conditional generator: pass --num-classes (the number of labels)")
-        latent_dim = int(load_signature(model, "input_shapes")()["noise"][1])
-        fake_batches = noise_batches(serving, latent_dim, batch_size, num_classes, seed)
-        probe = next(noise_batches(serving, latent_dim, 1, num_classes, seed))
+        latent_dim = int(load_signature(model, "input_shapes")()["z" if stylegan else "noise"][1])
+        psi = 1.0 if truncation_psi is None else truncation_psi
+        fake_batches = noise_batches(serving, latent_dim, batch_size, num_classes, seed, psi)
+        probe = next(noise_batches(serving, latent_dim, 1, num_classes, seed, psi))
         image_size, channels = image_size or probe.shape[1], probe.shape[-1]
+    extractor = extractor or inception_extractor(inception_weights)
     cache = StatisticsCache(cache_dir)
     real_stats = real_statistics(real, extractor, image_size, channels, batch_size, num_real, data_dir, cache,
                                  progress)
@@ -553,6 +567,9 @@ def add_fid_arguments(parser):
                              "centre-cropped to this size first (default: the generated images' size; "
                              "--source: 256)")
     parser.add_argument("--num-classes", type=int, default=None, help="conditional models: labels drawn uniformly")
+    parser.add_argument("--trunc", type=float, default=None, metavar="PSI",
+                        help="StyleGAN2 exports: truncation psi of every sample (default 1: none, as "
+                             "stylegan2-ada's metrics)")
     parser.add_argument("--precision", default="float32", choices=("float32", "mixed_bfloat16"),
                         help="Keras dtype policy of the Inception pass (statistics stay float64)")
     parser.add_argument("--data-dir", default=None, help="tfds data_dir for a tfds REAL or --source")
@@ -573,7 +590,7 @@ def run_fid(args):
         weights = None
     results, info = evaluate_saved_model(
         args.model, args.real, metrics, args.num_gen, args.num_real, args.batch_size, weights, args.image_size,
-        args.source, args.num_classes, args.data_dir, args.cache_dir, args.seed)
+        args.source, args.num_classes, args.data_dir, args.cache_dir, args.seed, truncation_psi=args.trunc)
     if "fid" in results:
         print(f"fid {results['fid']:.6g}")
     if "kid" in results:

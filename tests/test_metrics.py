@@ -281,6 +281,50 @@ def test_evaluate_fid_prints_the_metrics_of_an_exported_dcgan(exported_dcgan, tm
     assert lines[4] == f"real statistics: {tmp_path / 'cache' / os.listdir(tmp_path / 'cache')[0]}"
 
 
+@pytest.fixture(scope="module")
+def exported_stylegan2(tmp_path_factory):
+    """The tiny StyleGAN2 config's G_ema, untrained, exported as `train.py --export` writes it:
+    (z + truncation_psi export, W+ export)."""
+    from kgan.export import export_generator
+    from kgan.systems import SYSTEMS
+
+    system, base = SYSTEMS["stylegan2"], tmp_path_factory.mktemp("stylegan2")
+    export_generator(system.build(system.Config(**system.tiny)), str(base), "stylegan2")
+    return str(base / "stylegan2"), str(base / "stylegan2_wplus")
+
+
+def test_evaluate_fid_of_a_stylegan2_z_psi_export_feeds_the_truncation(exported_stylegan2, exported_dcgan, tmp_path,
+                                                                        capsys):
+    """StyleGAN2's z + truncation_psi export is a noise model for `kgan.evaluate fid`; --trunc
+    is the psi of every sample (psi 0: every image is w_avg's; default 1, as stylegan2-ada's
+    metrics). The W+ export, and --trunc on another model, are one-line errors before any
+    Inception weights are needed."""
+    from kgan.inference import load_signature
+    from kgan.metrics import noise_batches
+
+    z_psi, wplus = exported_stylegan2
+    serving = load_signature(z_psi)
+    z_dim = int(load_signature(z_psi, "input_shapes")()["z"][1])
+    average = next(noise_batches(serving, z_dim, 4, truncation_psi=0.0)).numpy()
+    assert average.dtype == np.uint8 and average.shape == (4, 16, 16, 3)
+    assert (average == average[:1]).all()
+    varied = next(noise_batches(serving, z_dim, 4)).numpy()
+    assert np.abs(varied.astype(int) - varied[:1]).max() > 0
+    scores = {}
+    for psi in (None, 0.0):
+        results, info = evaluate_saved_model(z_psi, "sample", num_gen=16, num_real=16, batch_size=8,
+                                             cache_dir=str(tmp_path / "cache"), progress=False,
+                                             extractor=tiny_extractor(), truncation_psi=psi)
+        assert info["num_gen"] == 16 and info["image_size"] == 16 and np.isfinite(results["fid"])
+        scores[psi] = results
+    assert scores[0.0]["recall"] <= scores[None]["recall"]  # 16 copies of one image cover less of the real set
+    assert evaluate.main(["fid", wplus, "sample"]) == 2
+    assert "StyleGAN2's W+ export" in capsys.readouterr().err
+    assert evaluate.main(["fid", exported_dcgan, "sample", "--trunc", "0.7"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and error.startswith("evaluate: error: --trunc is for StyleGAN2 exports")
+
+
 def test_translation_model_on_its_own_target_scores_zero_fid_and_full_precision_recall(tmp_path):
     """An identity image-to-image SavedModel (the `images` uint8 signature of pix2pix /
     CycleGAN), --source = REAL: translated and real images are the same pixels."""
