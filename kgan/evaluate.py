@@ -371,8 +371,8 @@ def main(argv=None):
                 for step, rows in results.items():
                     print(f"step {step}:")
                     for name, (accuracy, other, share) in zip(names, rows):
-                        print(f"generated with label {name!r}: classified as {name!r} {accuracy:.3f} "
-                              f"(most often otherwise {names[other]!r} {share:.3f})")
+                        otherwise = f" (most often otherwise {names[other]!r} {share:.3f})" if share else ""
+                        print(f"generated with label {name!r}: classified as {name!r} {accuracy:.3f}{otherwise}")
                     print(f"mean over classes: {np.mean([row[0] for row in rows]):.3f}")
         elif args.command == "gan":
             trained = {}

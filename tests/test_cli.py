@@ -3,6 +3,7 @@ one-line errors for bad input, and the face-crop preparation command."""
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -198,6 +199,16 @@ def test_evaluate_cgan_reports_accuracies_and_refuses_unconditional_runs(tmp_pat
         assert all(accuracy + share == pytest.approx(1.0) for accuracy, _, share in rows)
     latest = evaluate.conditional_accuracy(run, samples_per_class=16, epochs=3, trained=trained)
     assert list(latest[1]) == [2] and latest[1][2] == results[2] and len(trained) == 1  # one classifier
+    assert evaluate.main(["cgan", "--logdir", run, "--samples", "8", "--epochs", "1", "--every-checkpoint"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{run}: classifier accuracy on held-out real images: ")
+    assert out[0].endswith("(chance 0.500)")
+    assert [out[1], out[5]] == ["step 1:", "step 2:"] and out[4].startswith("mean over classes: ")
+    for line in out[2:4] + out[6:8]:
+        match = re.fullmatch(r"generated with label '(\w+)': classified as '\1' (\d\.\d{3})"
+                             r"( \(most often otherwise '\w+' \d\.\d{3}\))?", line)
+        assert match, line
+        assert (match[3] is None) == (match[2] == "1.000")  # "otherwise" only when some are
 
     gan_run = str(tmp_path / "gan")
     run_train(["--arch", "gan", "--steps", "1", "--logdir", gan_run, "--base-width", "8", "--batch-size", "8"])
