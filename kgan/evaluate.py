@@ -3,7 +3,16 @@
 `python -m kgan.evaluate cgan --logdir RUN`: is a conditional generator really conditional?
 A small CNN is trained on the run's real data (80% of it; the other 20% gives its
 real-image accuracy), then it labels generated images of every class k; the command prints
-how often it answers k, against the chance rate 1 / number of classes.
+how often it answers k, against the chance rate 1 / number of classes, and which class it
+answers most often otherwise.
+
+`python -m kgan.evaluate gan --logdir RUN`: does an unconditional generator (gan, dcgan)
+make images of the run's classes (digits on mnist-sample)? The same classifier labels
+generated images of the untrained generator and of every kept checkpoint; the command
+prints its mean confidence (top softmax probability), the share of confident answers
+(top probability >= 0.9) and the spread of the answers over the classes (entropy of the
+predicted-class histogram, ln K when every class is predicted equally often), with the
+held-out real images as the reference.
 
 `python -m kgan.evaluate pix2pix --logdir RUN HELD_OUT`: mean L1 (on [-1, 1]) between the
 target and (a) the trained generator's output, (b) the input itself, (c) an untrained
@@ -40,39 +49,66 @@ def label_classifier(image_size, channels, num_classes, width=32):
     return keras.Model(images, keras.layers.Dense(num_classes)(x), name="label_classifier")
 
 
-def load_trained(logdir, systems):
-    """(system, config, model with the latest checkpoint's networks) of the train.py run in
-    `logdir`, which must be of one of `systems` (names); every network is restored."""
+def _run_of(logdir, systems):
     from kgan.cli import load_run
 
     system, config = load_run(logdir)
     if system.name not in systems:
         raise UsageError(f"the run in {logdir!r} is a {system.name}, not a {' or '.join(systems)} run")
+    return system, config
+
+
+def load_trained(logdir, systems):
+    """(system, config, model with the latest checkpoint's networks) of the train.py run in
+    `logdir`, which must be of one of `systems` (names); every network is restored."""
+    system, config = _run_of(logdir, systems)
     model = system.build(config)
     restore_networks(logdir, model)
     return system, config, model
 
 
-def restore_networks(logdir, model):
-    """Loads every network of `model` (its `networks()`) from the latest checkpoint in
-    `logdir`; a checkpoint that lacks one is an error, not a silent partial restore."""
-    latest = tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))
-    if latest is None:
+def restore_networks(logdir, model, path=None):
+    """Loads every network of `model` (its `networks()`) from the checkpoint `path` (default:
+    the latest in `logdir`); a checkpoint that lacks one is an error, not a silent partial
+    restore."""
+    path = path or tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))
+    if path is None:
         raise UsageError(f"no checkpoint in {logdir!r}/checkpoints: train first")
-    status = tf.train.Checkpoint(**model.networks()).restore(latest)
+    status = tf.train.Checkpoint(**model.networks()).restore(path)
     status.expect_partial()
     status.assert_existing_objects_matched()
     return model
 
 
-def conditional_accuracy(logdir, samples_per_class=500, epochs=30, seed=0):
-    """Returns (real held-out accuracy, per-class generated accuracy list, chance)."""
+def kept_checkpoints(logdir):
+    """[(step, path)] of every checkpoint kept in `logdir`, oldest first (train.py numbers
+    them by step)."""
+    state = tf.train.get_checkpoint_state(os.path.join(logdir, "checkpoints"))
+    paths = list(state.all_model_checkpoint_paths) if state else []
+    if state and state.model_checkpoint_path not in paths:  # a state file without the list
+        paths.append(state.model_checkpoint_path)
+    if not paths:
+        raise UsageError(f"no checkpoint in {logdir!r}/checkpoints: train first")
+    return [(int(path.rsplit("-", 1)[-1]), path) for path in paths]
+
+
+def real_data_classifier(options, epochs=30, seed=0, trained=None):
+    """(classifier, held-out real accuracy, class names, held-out real images):
+    `label_classifier` trained on 80% of the run's labelled data (`options.data` at the
+    run's image size and channels), its accuracy measured on the other 20%. `trained`: a
+    dict shared by several calls, so that runs on the same data, size and channels share
+    one classifier."""
+    key = (options.data, options.data_dir, options.image_size, options.channels, epochs, seed)
+    if trained is not None and key in trained:
+        return trained[key]
     from pipelines.images import standardize
     from pipelines.sources import resolve_source
 
-    _, options, model = load_trained(logdir, ("cgan",))
     source = resolve_source(options.data, data_dir=options.data_dir, labelled=True)
-    generator = model.evaluation_generator()
+    num_classes = len(source.class_names)
+    if num_classes < 2:
+        raise UsageError(f"{options.data!r} has no class labels to train the classifier on: evaluate a run on "
+                         "labelled data (mnist-sample, sample, one subfolder per class)")
     examples = source.dataset.map(
         lambda e: (standardize(e["image"], options.image_size, options.channels), e["label"])
     ).batch(256)
@@ -82,20 +118,76 @@ def conditional_accuracy(logdir, samples_per_class=500, epochs=30, seed=0):
     order = np.random.default_rng(seed).permutation(len(images))
     split = int(0.8 * len(images))
     train, held_out = order[:split], order[split:]
-    num_classes = len(source.class_names)
     keras.utils.set_random_seed(seed)
     classifier = label_classifier(options.image_size, options.channels, num_classes)
     classifier.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                        metrics=["accuracy"])
     classifier.fit(images[train], labels[train], batch_size=32, epochs=epochs, verbose=0)
     real_accuracy = float(np.mean(np.argmax(classifier.predict(images[held_out], verbose=0), -1) == labels[held_out]))
-    generated_accuracy = []
-    for k in range(num_classes):
-        noise = tf.random.stateless_normal([samples_per_class, options.latent_dim], [seed, k])
-        fake = generator([noise, tf.fill([samples_per_class], k)], training=False)
-        predicted = np.argmax(classifier.predict(fake, verbose=0), -1)
-        generated_accuracy.append(float(np.mean(predicted == k)))
-    return real_accuracy, generated_accuracy, 1.0 / num_classes, source.class_names
+    result = classifier, real_accuracy, source.class_names, images[held_out]
+    if trained is not None:
+        trained[key] = result
+    return result
+
+
+def conditional_accuracy(logdir, samples_per_class=500, epochs=30, seed=0, every_checkpoint=False, trained=None):
+    """(real held-out accuracy, {step: per-class rows}, chance, class names) of the cgan run
+    in `logdir`, for its latest checkpoint or, with every_checkpoint, each kept one. Row k
+    is (share of label-k images classified as k, the class they are classified as most
+    often otherwise, its share). `trained`: as `real_data_classifier`'s."""
+    system, options = _run_of(logdir, ("cgan",))
+    kept = kept_checkpoints(logdir)
+    classifier, real_accuracy, names, _ = real_data_classifier(options, epochs, seed, trained)
+    model = system.build(options)
+    results = {}
+    for step, path in kept if every_checkpoint else kept[-1:]:
+        generator = restore_networks(logdir, model, path).evaluation_generator()
+        rows = []
+        for k in range(len(names)):
+            noise = tf.random.stateless_normal([samples_per_class, options.latent_dim], [seed, k])
+            fake = generator([noise, tf.fill([samples_per_class], k)], training=False)
+            counts = np.bincount(np.argmax(classifier.predict(fake, verbose=0), -1), minlength=len(names))
+            other = int(np.argmax(np.where(np.arange(len(names)) == k, -1, counts)))
+            rows.append((float(counts[k] / samples_per_class), other, float(counts[other] / samples_per_class)))
+        results[step] = rows
+    return real_accuracy, results, 1.0 / len(names), names
+
+
+def class_statistics(logits):
+    """{"confidence", "confident", "spread", "classes"} of classifier logits (N, K): mean top
+    softmax probability, share of images whose top probability is >= 0.9, entropy in nats
+    of the predicted-class histogram (ln K: every class equally often; 0: one class), and
+    the number of classes predicted for at least 1% of the images."""
+    probabilities = tf.nn.softmax(logits).numpy()
+    top = probabilities.max(-1)
+    shares = np.bincount(probabilities.argmax(-1), minlength=probabilities.shape[-1]) / len(probabilities)
+    present = shares[shares > 0]
+    return {"confidence": float(top.mean()), "confident": float(np.mean(top >= 0.9)),
+            "spread": float((present * np.log(1 / present)).sum()), "classes": int(np.sum(shares >= 0.01))}
+
+
+def unconditional_quality(logdir, samples=1000, epochs=30, seed=0, trained=None):
+    """(held-out real accuracy, class names, [(what, `class_statistics`)]) for the run's
+    held-out real images, the
+    run's untrained generator (its --seed's initial weights) and every kept checkpoint of
+    the gan or dcgan run in `logdir`, each generator on the same `samples` noise vectors.
+    `trained`: as `real_data_classifier`'s."""
+    system, options = _run_of(logdir, ("gan", "dcgan"))
+    kept = kept_checkpoints(logdir)
+    classifier, real_accuracy, names, held_out = real_data_classifier(options, epochs, seed, trained)
+    rows = [("real (held out)", class_statistics(classifier.predict(held_out, verbose=0)))]
+    noise = tf.random.stateless_normal([samples, options.latent_dim], [seed, 0])
+    keras.utils.set_random_seed(options.seed)
+    model = system.build(options)
+
+    def statistics():
+        return class_statistics(classifier.predict(model.evaluation_generator()(noise, training=False), verbose=0))
+
+    rows.append(("untrained", statistics()))
+    for step, path in kept:
+        restore_networks(logdir, model, path)
+        rows.append((f"step {step}", statistics()))
+    return real_accuracy, names, rows
 
 
 def pix2pix_l1(logdir, held_out, seed=0):
@@ -227,9 +319,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kgan.evaluate", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     cgan = commands.add_parser("cgan", help="label accuracy of a conditional generator's images")
-    cgan.add_argument("--logdir", required=True, help="run directory of a train.py --arch cgan run")
+    cgan.add_argument("--logdir", required=True, nargs="+", help="run directory of a train.py --arch cgan run "
+                      "(several: scored in turn, runs on the same data sharing one classifier)")
     cgan.add_argument("--samples", type=int, default=500, help="generated images per class")
     cgan.add_argument("--epochs", type=int, default=30, help="classifier training epochs")
+    cgan.add_argument("--every-checkpoint", action="store_true", help="score every kept checkpoint, not only the "
+                      "latest")
+    gan = commands.add_parser("gan", help="classifier confidence and class spread of an unconditional generator's "
+                              "images, untrained and at every kept checkpoint")
+    gan.add_argument("--logdir", required=True, nargs="+", help="run directory of a train.py --arch gan or dcgan "
+                     "run on labelled data (mnist-sample, sample); several: scored in turn, runs on the same data "
+                     "sharing one classifier")
+    gan.add_argument("--samples", type=int, default=1000, help="generated images per generator")
+    gan.add_argument("--epochs", type=int, default=30, help="classifier training epochs")
     pix2pix = commands.add_parser("pix2pix", help="held-out L1 of a pix2pix generator vs its input and untrained")
     pix2pix.add_argument("--logdir", required=True, help="run directory of a train.py --arch pix2pix run")
     pix2pix.add_argument("held_out", help="folder of held-out data in the run's layout (A|B files or photos)")
@@ -260,11 +362,29 @@ def main(argv=None):
             for name, values in pix2pixhd_quality(args.logdir, args.width, args.height).items():
                 print(f"held-out {name}: L1 {values['l1']:.4f}, PSNR {values['psnr']:.2f} dB")
         elif args.command == "cgan":
-            real, generated, chance, names = conditional_accuracy(args.logdir, args.samples, args.epochs)
-            print(f"classifier accuracy on held-out real images: {real:.3f} (chance {chance:.3f})")
-            for name, accuracy in zip(names, generated):
-                print(f"generated with label {name!r}: classified as {name!r} {accuracy:.3f}")
-            print(f"mean over classes: {np.mean(generated):.3f}")
+            trained = {}
+            for logdir in args.logdir:
+                real, results, chance, names = conditional_accuracy(logdir, args.samples, args.epochs,
+                                                                    every_checkpoint=args.every_checkpoint,
+                                                                    trained=trained)
+                print(f"{logdir}: classifier accuracy on held-out real images: {real:.3f} (chance {chance:.3f})")
+                for step, rows in results.items():
+                    print(f"step {step}:")
+                    for name, (accuracy, other, share) in zip(names, rows):
+                        otherwise = f" (most often otherwise {names[other]!r} {share:.3f})" if share else ""
+                        print(f"generated with label {name!r}: classified as {name!r} {accuracy:.3f}{otherwise}")
+                    print(f"mean over classes: {np.mean([row[0] for row in rows]):.3f}")
+        elif args.command == "gan":
+            trained = {}
+            for logdir in args.logdir:
+                real, names, rows = unconditional_quality(logdir, args.samples, args.epochs, trained=trained)
+                print(f"{logdir}: classifier accuracy on held-out real images: {real:.3f}")
+                print(f"classifier of the {len(names)} classes {', '.join(names)}; spread = entropy of the "
+                      f"predicted classes (all equally often: {np.log(len(names)):.3f})")
+                print(f"{'images':16} {'confidence':>10} {'confident':>9} {'spread':>6} {'classes':>7}")
+                for what, q in rows:
+                    print(f"{what:16} {q['confidence']:10.3f} {q['confident']:9.3f} {q['spread']:6.3f} "
+                          f"{q['classes']:7d}")
         else:
             trained, identity, untrained = pix2pix_l1(args.logdir, args.held_out)
             print(f"held-out L1 to the targets: trained {trained:.4f}, input as output {identity:.4f}, "

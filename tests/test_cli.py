@@ -3,6 +3,7 @@ one-line errors for bad input, and the face-crop preparation command."""
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -191,16 +192,72 @@ def test_evaluate_cgan_reports_accuracies_and_refuses_unconditional_runs(tmp_pat
     from kgan import evaluate
 
     run = str(tmp_path / "cgan")
-    run_train(["--arch", "cgan", "--steps", "2", "--logdir", run, *TINY])
-    real, generated, chance, names = evaluate.conditional_accuracy(run, samples_per_class=16, epochs=3)
+    run_train(["--arch", "cgan", "--steps", "2", "--logdir", run, "--checkpoint-every", "1", *TINY])
+    trained = {}
+    real, results, chance, names = evaluate.conditional_accuracy(run, samples_per_class=16, epochs=3,
+                                                                 every_checkpoint=True, trained=trained)
     assert names == ("face", "nonface") and chance == 0.5
     assert 0.5 < real <= 1.0  # faces vs non-faces is learnable in 3 epochs
-    assert len(generated) == 2 and all(0.0 <= a <= 1.0 for a in generated)
+    assert list(results) == [1, 2]
+    for rows in results.values():
+        assert [other for _, other, _ in rows] == [1, 0]  # with 2 classes "otherwise" is the other one
+        assert all(accuracy + share == pytest.approx(1.0) for accuracy, _, share in rows)
+    latest = evaluate.conditional_accuracy(run, samples_per_class=16, epochs=3, trained=trained)
+    assert list(latest[1]) == [2] and latest[1][2] == results[2] and len(trained) == 1  # one classifier
+    assert evaluate.main(["cgan", "--logdir", run, "--samples", "8", "--epochs", "1", "--every-checkpoint"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{run}: classifier accuracy on held-out real images: ")
+    assert out[0].endswith("(chance 0.500)")
+    assert [out[1], out[5]] == ["step 1:", "step 2:"] and out[4].startswith("mean over classes: ")
+    for line in out[2:4] + out[6:8]:
+        match = re.fullmatch(r"generated with label '(\w+)': classified as '\1' (\d\.\d{3})"
+                             r"( \(most often otherwise '\w+' \d\.\d{3}\))?", line)
+        assert match, line
+        assert (match[3] is None) == (match[2] == "1.000")  # "otherwise" only when some are
 
     gan_run = str(tmp_path / "gan")
     run_train(["--arch", "gan", "--steps", "1", "--logdir", gan_run, "--base-width", "8", "--batch-size", "8"])
     assert evaluate.main(["cgan", "--logdir", gan_run]) == 2
     assert "not a cgan run" in capsys.readouterr().err
+
+
+def test_class_statistics_by_hand():
+    from kgan.evaluate import class_statistics
+
+    logits = np.log([[0.95, 0.05, 0.0 + 1e-9], [0.5, 0.25, 0.25], [0.0 + 1e-9, 0.02, 0.98], [0.96, 0.02, 0.02]])
+    q = class_statistics(logits)
+    assert q["confidence"] == pytest.approx((0.95 + 0.5 + 0.98 + 0.96) / 4)
+    assert q["confident"] == 0.75 and q["classes"] == 2
+    assert q["spread"] == pytest.approx(-(0.75 * np.log(0.75) + 0.25 * np.log(0.25)))  # classes 0, 0, 2, 0
+    assert class_statistics(np.zeros((5, 10)))["spread"] == 0.0  # ties: all class 0
+
+
+def test_evaluate_gan_scores_the_untrained_and_every_kept_generator(tmp_path, capsys, monkeypatch):
+    from kgan import evaluate
+
+    run = str(tmp_path / "gan")
+    run_train(["--arch", "gan", "--data", "sample", "--steps", "2", "--checkpoint-every", "1", "--logdir", run,
+               "--base-width", "8", "--batch-size", "8"])
+    built, classifier = [], evaluate.label_classifier
+    monkeypatch.setattr(evaluate, "label_classifier", lambda *a: built.append(a) or classifier(*a))
+    assert evaluate.main(["gan", "--logdir", run, run, "--samples", "16", "--epochs", "1"]) == 0
+    assert built == [(28, 1, 2)]  # one classifier for both runs
+    out = capsys.readouterr().out.splitlines()
+    assert out[7:] == out[:7]
+    out = out[:7]
+    assert out[0].startswith(f"{run}: classifier accuracy on held-out real images: ")
+    assert "classes face, nonface" in out[1] and "0.693" in out[1]  # ln 2
+    assert [line.split()[0] for line in out[3:]] == ["real", "untrained", "step", "step"]
+    assert [line.split()[1] for line in out[5:]] == ["1", "2"]
+    for line in out[3:]:
+        confidence, confident, spread, classes = line.rsplit(None, 4)[1:]
+        assert 0.5 <= float(confidence) <= 1 and 0 <= float(confident) <= 1
+        assert 0 <= float(spread) <= 0.694 and 1 <= int(classes) <= 2
+
+    cgan_run = str(tmp_path / "cgan")
+    run_train(["--arch", "cgan", "--steps", "1", "--logdir", cgan_run, *TINY])
+    assert evaluate.main(["gan", "--logdir", cgan_run]) == 2
+    assert "not a gan or dcgan run" in capsys.readouterr().err
 
 
 def test_training_goes_on_past_unreadable_files_and_reports_them(tmp_path, capsys):
