@@ -188,7 +188,7 @@ def parse_options(argv=None):
     cfg.validate(config)
     cfg.validate(run)
     _check_metrics(run)
-    system.check(config)
+    system.check_common(config)
     logdir = args.logdir or system.default_logdir(config)
     _check_writable(logdir)
     return Options(system, config, run, logdir, args.resume, args.export, total_steps)
@@ -301,6 +301,7 @@ def train(options):
     with strategy.scope():
         model = system.build(config, strategy.num_replicas_in_sync)
         system.compile(model, config, run, steps_per_epoch)
+        model.input_transform = data.transform
         checkpointer = Checkpointer(model, os.path.join(own_logdir, "checkpoints"), run.keep_checkpoints)
         if options.resume:
             if checkpointer.restore_latest() is None:
@@ -318,13 +319,17 @@ def train(options):
     print(f"{system.name} on {names}: steps {model.completed_steps} -> {total_steps}, batch {config.batch_size}, "
           f"{config.precision}, {strategy.num_replicas_in_sync} replica(s), logdir {options.logdir}", file=sys.stderr)
     callbacks = [
-        TensorBoardLogger(own_logdir, run.log_every, run.sample_every, sample_batch=next(iter(data.dataset))),
+        TensorBoardLogger(own_logdir, run.log_every, run.sample_every,
+                          sample_batch=model.prepare_batch(next(iter(data.dataset)))),
         CheckpointCallback(checkpointer, run.checkpoint_every),
         ProgressBar(total_steps),
     ]
     callbacks += [SkippedFilesReport(s.counter, s.name) for s in data.sources if s.counter is not None]
     if run.metrics:
-        callbacks.append(metrics_callback(model, data.dataset, run, options.logdir, config.seed))
+        from pipelines.batches import on_host
+
+        batches = data.dataset if data.transform is None else on_host(data.dataset, data.transform, config.seed)
+        callbacks.append(metrics_callback(model, batches, run, options.logdir, config.seed))
     start = 0
     for phase in system.phases(config):
         length = phase.length(steps_per_epoch)
