@@ -188,7 +188,7 @@ def parse_options(argv=None):
     cfg.validate(config)
     cfg.validate(run)
     _check_metrics(run)
-    system.check(config)
+    system.check_common(config)
     logdir = args.logdir or system.default_logdir(config)
     _check_writable(logdir)
     return Options(system, config, run, logdir, args.resume, args.export, total_steps)
@@ -299,6 +299,7 @@ def train(options):
     with strategy.scope():
         model = system.build(config, strategy.num_replicas_in_sync)
         system.compile(model, config, run, steps_per_epoch)
+        model.input_transform = data.transform
         checkpointer = Checkpointer(model, os.path.join(own_logdir, "checkpoints"), run.keep_checkpoints)
         if options.resume:
             if checkpointer.restore_latest() is None:
@@ -320,13 +321,16 @@ def train(options):
         raise UsageError(f"no readable images in {names}: every file failed to decode (truncated, empty or not an "
                          "image): check the --data files")
     callbacks = [
-        TensorBoardLogger(own_logdir, run.log_every, run.sample_every, sample_batch=sample_batch),
+        TensorBoardLogger(own_logdir, run.log_every, run.sample_every, sample_batch=model.prepare_batch(sample_batch)),
         CheckpointCallback(checkpointer, run.checkpoint_every),
         ProgressBar(total_steps),
     ]
     callbacks += [SkippedFilesReport(s.counter, s.name) for s in data.sources if s.counter is not None]
     if run.metrics:
-        callbacks.append(metrics_callback(model, data.dataset, run, options.logdir, config.seed))
+        from pipelines.batches import on_host
+
+        batches = data.dataset if data.transform is None else on_host(data.dataset, data.transform, config.seed)
+        callbacks.append(metrics_callback(model, batches, run, options.logdir, config.seed))
     start = 0
     for phase in system.phases(config):
         length = phase.length(steps_per_epoch)

@@ -2,20 +2,29 @@
 
 Policy, the same for all: decode -> deterministic resize -> cache in memory when the
 resized source fits in `CACHE_BYTES` -> shuffle (buffer min(count, 10000), reshuffled
-each pass) -> repeat -> per-element random transform with a stateless seed drawn from
-`tf.data.Dataset.random(seed)` (reproducible, new every epoch) -> batch with
-drop_remainder (static shapes for XLA and `tf.distribute`) -> prefetch. The results are
-plain `tf.data.Dataset`s that `fit` and `strategy.experimental_distribute_dataset` shard.
+each pass) -> repeat -> batch with drop_remainder (static shapes for XLA and
+`tf.distribute`) -> the random per-image transform -> prefetch. The results are plain
+`tf.data.Dataset`s that `fit` and `strategy.experimental_distribute_dataset` shard.
+
+Where the random transform runs is a choice (`--transforms`). A `*_pipeline` function
+returns the uint8 batches before it and the transform itself, `transform(raw batch, draw)`,
+whose random integers come from `draw(shape, maxval, salt)` (`kgan.rng.draws`): `on_host`
+runs it in tf.data, keyed for batch i by (seed, i); with `--transforms device` the model
+runs it at the start of train step i, keyed by (seed, i) too, on each replica for its rows
+of the global batch (`AdversarialModel.prepare_batch`). One definition, both placements,
+the same batches. Images of different sizes (siamese crops, SR crops of photos) get their
+crop per element on the host, with a seed from `tf.data.Dataset.random(seed)`.
 """
 import dataclasses
 
 import tensorflow as tf
 
+from kgan import rng
 from kgan.errors import UsageError
 from pipelines.edges import detect_edges
 from pipelines.hints import draw_color_hints
 from pipelines.images import convert_channels, standardize, to_unit_range
-from pipelines.transforms import random_crop_flip, resize, superres_crop, superres_resize
+from pipelines.transforms import bicubic_lr, crop_flip, random_crop_flip, random_hr_crop, resize
 
 CACHE_BYTES = 2**30
 SHUFFLE_BUFFER = 10_000
@@ -46,6 +55,24 @@ def _finish(dataset, batch_size):
     return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
+def on_host(raw, transform, seed):
+    """The host placement of a pipeline: `transform` in tf.data, batch i with the draws of
+    (seed, i), the ones train step i makes with `--transforms device`."""
+    def run(batch, index):
+        return transform(batch, rng.draws(rng.step_seed(seed, index, rng.TRANSFORM_SALT)))
+
+    indexed = tf.data.Dataset.zip((raw, tf.data.Dataset.counter()))
+    return indexed.map(run, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def place(raw, transform, seed, transforms):
+    """(dataset, transform for the model or None) of a pipeline for `--transforms`: "host":
+    the transformed batches; "device": the raw uint8 batches and the transform."""
+    if transforms == "device":
+        return raw.prefetch(tf.data.AUTOTUNE), transform
+    return on_host(raw, transform, seed), None
+
+
 def image_batches(source, image_size, channels, batch_size, labelled=False, seed=0, shuffle=True, mirror=False):
     """Images for the noise-to-image GANs: float32 (B, S, S, C) in [-1, 1] [with int32 (B,)
     labels]: short side to S, center crop (seed 002), no random transform. `mirror`: the
@@ -70,36 +97,45 @@ def image_batches(source, image_size, channels, batch_size, labelled=False, seed
     return _finish(dataset, batch_size)
 
 
-def paired_batches(source, batch_size, load_size=286, crop_size=256, flip=True, seed=0):
-    """pix2pix pairs: {"source", "target"} float32 (B, crop, crop, 3) in [-1, 1], both
-    resized to load_size (bicubic) and given the same random crop and flip."""
+def paired_pipeline(source, batch_size, load_size=286, crop_size=256, flip=True, seed=0):
+    """pix2pix pairs: uint8 batches {"source", "target"} (B, load, load, 3), both resized to
+    load_size (bicubic); the transform gives them the same random crop and flip and scales
+    them to float32 [-1, 1]. Returns (raw batches, transform)."""
     _check_batch(source, batch_size)
 
     def load(example):
         return {key: tf.cast(tf.round(resize(example[key], [load_size, load_size])), tf.uint8) for key in ("source", "target")}
 
-    def jitter(example, element_seed):
-        a, b = random_crop_flip([example["source"], example["target"]], crop_size, element_seed, flip)
+    def transform(batch, draw):
+        a, b = crop_flip([batch["source"], batch["target"]], crop_size, draw, flip)
         return {"source": to_unit_range(a), "target": to_unit_range(b)}
 
     dataset = source.dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = _cache_shuffle_repeat(dataset, source.count, load_size * load_size * 6, seed)
-    dataset = _with_seeds(dataset, seed).map(jitter, num_parallel_calls=tf.data.AUTOTUNE)
-    return _finish(dataset, batch_size)
+    return dataset.batch(batch_size, drop_remainder=True), transform
+
+
+def paired_batches(source, batch_size, load_size=286, crop_size=256, flip=True, seed=0):
+    """`paired_pipeline` on the host: {"source", "target"} float32 (B, crop, crop, 3) in [-1, 1]."""
+    return on_host(*paired_pipeline(source, batch_size, load_size, crop_size, flip, seed), seed)
 
 
 @tf.function(jit_compile=True)
-def _edges_and_hints_xla(photos, seed, max_hints):
-    """Seed 000's ShoesData on a uint8 batch in one XLA call: (edges with color hints, photos)
-    in [-1, 1]; edges with the float32 bilateral filter (F1 1.0 against cv2 on skimage's photos)."""
+def _edges_and_hints_xla(photos, seeds, max_hints):
+    """Seed 000's ShoesData on a uint8 batch in one XLA call (also inside a train step that is
+    not XLA-compiled, so both placements run the same code): (edges with color hints, photos)
+    in [-1, 1]; `seeds` (B, 2), one per photo. Edges with the float32 bilateral filter (F1 1.0
+    against cv2 on skimage's photos): its result is floored and Canny's thresholds act on it,
+    so it stays float32 under mixed precision."""
     targets = to_unit_range(photos)
-    return draw_color_hints(to_unit_range(detect_edges(photos, fast=True)), targets, seed, max_hints), targets
+    return draw_color_hints(to_unit_range(detect_edges(photos, fast=True)), targets, seeds, max_hints), targets
 
 
-def edges2shoes_batches(source, batch_size, image_size=256, max_hints=300, seed=0):
-    """Seed 000's ShoesData from photos: {"source": edges of the photo (black on white)
-    with up to max_hints color hints, "target": the photo}, float32 (B, S, S, 3) in [-1, 1].
-    Edges and hints run on whole batches, in one XLA-compiled call."""
+def edges2shoes_pipeline(source, batch_size, image_size=256, max_hints=300, seed=0):
+    """Seed 000's ShoesData from photos: uint8 photo batches (B, S, S, 3); the transform makes
+    {"source": edges of the photo (black on white) with up to max_hints color hints, "target":
+    the photo}, float32 in [-1, 1], on whole batches in one XLA-compiled call, each photo's
+    hints keyed by its own seed. Returns (raw batches, transform)."""
     _check_batch(source, batch_size)
 
     def load(example):
@@ -109,20 +145,25 @@ def edges2shoes_batches(source, batch_size, image_size=256, max_hints=300, seed=
                         lambda: tf.cast(tf.round(resize(image, [image_size, image_size])), tf.uint8))
         return tf.ensure_shape(image, [image_size, image_size, 3])
 
-    def to_pairs(photos, batch_seed):
-        source, target = _edges_and_hints_xla(photos, batch_seed, max_hints)
+    def transform(photos, draw):
+        source, target = _edges_and_hints_xla(photos, draw([tf.shape(photos)[0], 2], 2**31 - 1, 0), max_hints)
         return {"source": source, "target": target}
 
     dataset = source.dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = _cache_shuffle_repeat(dataset, source.count, image_size * image_size * 3, seed)
-    dataset = _with_seeds(dataset.batch(batch_size, drop_remainder=True), seed)
-    return dataset.map(to_pairs, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return dataset.batch(batch_size, drop_remainder=True), transform
+
+
+def edges2shoes_batches(source, batch_size, image_size=256, max_hints=300, seed=0):
+    """`edges2shoes_pipeline` on the host: {"source", "target"} float32 (B, S, S, 3) in [-1, 1]."""
+    return on_host(*edges2shoes_pipeline(source, batch_size, image_size, max_hints, seed), seed)
 
 
 def _unpaired(source_a, source_b, batch_size, load, jitter, bytes_per_example, seed, whole_images=True):
     """{"a", "b"} batches of two sources, each loaded, cached if it fits, shuffled with its
-    own seed (seed and seed + 1: no pairing by index) and jittered separately. Batches of
-    whole images need as many images as the batch; random crops do not."""
+    own seed (seed and seed + 1: no pairing by index) and, with a `jitter`, jittered per
+    element with seeds of its own. Batches of whole images need as many images as the batch;
+    random crops do not. Returns (batches, steps_per_epoch)."""
     for source in (source_a, source_b):
         if whole_images:
             _check_batch(source, batch_size)
@@ -130,27 +171,39 @@ def _unpaired(source_a, source_b, batch_size, load, jitter, bytes_per_example, s
     def domain(source, domain_seed):
         dataset = source.dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
         dataset = _cache_shuffle_repeat(dataset, source.count, bytes_per_example, domain_seed)
+        if jitter is None:
+            return dataset
         return _with_seeds(dataset, domain_seed).map(jitter, num_parallel_calls=tf.data.AUTOTUNE)
 
     pairs = tf.data.Dataset.zip({"a": domain(source_a, seed), "b": domain(source_b, seed + 1)})
-    return _finish(pairs, batch_size), max(max(source_a.count, source_b.count) // batch_size, int(not whole_images))
+    steps = max(max(source_a.count, source_b.count) // batch_size, int(not whole_images))
+    return pairs.batch(batch_size, drop_remainder=True), steps
 
 
-def unpaired_batches(source_a, source_b, batch_size, load_size=286, crop_size=256, flip=True, seed=0):
-    """CycleGAN batches {"a", "b"} float32 (B, crop, crop, 3) in [-1, 1] (gray converted to
-    RGB): A and B are
-    shuffled independently (different seeds, so no pairing by index) and jittered
-    separately. One epoch is max(|A|, |B|) // batch_size steps, as the seeds;
-    returns (dataset, steps_per_epoch)."""
+def unpaired_pipeline(source_a, source_b, batch_size, load_size=286, crop_size=256, flip=True, seed=0):
+    """CycleGAN batches: uint8 {"a", "b"} (B, load, load, 3) (gray converted to RGB), A and B
+    shuffled independently (different seeds, so no pairing by index); the transform crops and
+    flips A and B separately and scales them to float32 [-1, 1]. One epoch is
+    max(|A|, |B|) // batch_size steps, as the seeds; returns (raw batches, transform,
+    steps_per_epoch)."""
 
     def load(example):
         image = convert_channels(example["image"], 3)
         return tf.cast(tf.round(resize(image, [load_size, load_size])), tf.uint8)
 
-    def jitter(image, element_seed):
-        return to_unit_range(random_crop_flip([image], crop_size, element_seed, flip)[0])
+    def transform(batch, draw):
+        return {key: to_unit_range(crop_flip([batch[key]], crop_size, draw, flip, salt)[0])
+                for key, salt in (("a", 0), ("b", 10))}
 
-    return _unpaired(source_a, source_b, batch_size, load, jitter, load_size * load_size * 3, seed)
+    raw, steps = _unpaired(source_a, source_b, batch_size, load, None, load_size * load_size * 3, seed)
+    return raw, transform, steps
+
+
+def unpaired_batches(source_a, source_b, batch_size, load_size=286, crop_size=256, flip=True, seed=0):
+    """`unpaired_pipeline` on the host: {"a", "b"} float32 (B, crop, crop, 3) in [-1, 1];
+    returns (dataset, steps_per_epoch)."""
+    raw, transform, steps = unpaired_pipeline(source_a, source_b, batch_size, load_size, crop_size, flip, seed)
+    return on_host(raw, transform, seed), steps
 
 
 def unpaired_crop_batches(source_a, source_b, batch_size, crop_size, scale=1.0, flip=True, cache=False, seed=0):
@@ -174,31 +227,40 @@ def unpaired_crop_batches(source_a, source_b, batch_size, crop_size, scale=1.0, 
     def jitter(image, element_seed):
         return to_unit_range(random_crop_flip([image], crop_size, element_seed, flip)[0])
 
-    return _unpaired(source_a, source_b, batch_size, load, jitter, 0 if cache else None, seed, whole_images=False)
+    pairs, steps = _unpaired(source_a, source_b, batch_size, load, jitter, 0 if cache else None, seed,
+                             whole_images=False)
+    return pairs.prefetch(tf.data.AUTOTUNE), steps
 
 
-def superres_batches(source, batch_size, scale=4, hr_crop=None, hr_size=256, seed=0):
-    """Super-resolution pairs {"lr", "hr"} float32 in [-1, 1]. With hr_crop: a random HR
-    crop and its bicubic downscale by `scale` (DIV2K-style photos); without: seed 001's
-    whole image resized to hr_size and hr_size // scale with a random flip (CelebA). Random
-    crops make a batch larger than the source fine; whole images need as many as the batch."""
+def superres_pipeline(source, batch_size, scale=4, hr_crop=None, hr_size=256, seed=0):
+    """Super-resolution pairs. Raw uint8 HR batches: with hr_crop, random HR crops of photos of
+    any size (on the host, per element: DIV2K-style); without, seed 001's whole image resized
+    to hr_size (CelebA). The transform flips the whole images at random and makes
+    {"lr": the bicubic downscale by `scale`, "hr"}, float32 in [-1, 1]. Random crops make a
+    batch larger than the source fine; whole images need as many as the batch. Returns
+    (raw batches, transform)."""
     if not hr_crop:
         _check_batch(source, batch_size)
 
-    def pair(example, element_seed):
-        if hr_crop:
-            lr, hr = superres_crop(example["image"], hr_crop, scale, element_seed)
-        else:
-            lr, hr = superres_resize(example["image"], hr_size, hr_size // scale, element_seed)
-        return {"lr": to_unit_range(lr), "hr": to_unit_range(hr)}
+    def transform(hr, draw):
+        if not hr_crop:
+            hr = crop_flip([hr], hr_size, draw)[0]
+        return {"lr": to_unit_range(bicubic_lr(hr, scale)), "hr": to_unit_range(hr)}
 
-    bytes_per_example = None if hr_crop else hr_size * hr_size * 3 * 4
-    dataset = source.dataset
-    if not hr_crop:
-        dataset = dataset.map(lambda e: {"image": resize(e["image"], [hr_size, hr_size])})
-    dataset = _cache_shuffle_repeat(dataset, source.count, bytes_per_example, seed)
-    dataset = _with_seeds(dataset, seed).map(pair, num_parallel_calls=tf.data.AUTOTUNE)
-    return _finish(dataset, batch_size)
+    if hr_crop:
+        dataset = _cache_shuffle_repeat(source.dataset, source.count, None, seed)
+        dataset = _with_seeds(dataset, seed).map(lambda e, s: random_hr_crop(e["image"], hr_crop, scale, s),
+                                                 num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        dataset = source.dataset.map(lambda e: tf.cast(tf.round(resize(e["image"], [hr_size, hr_size])), tf.uint8),
+                                     num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = _cache_shuffle_repeat(dataset, source.count, hr_size * hr_size * 3, seed)
+    return dataset.batch(batch_size, drop_remainder=True), transform
+
+
+def superres_batches(source, batch_size, scale=4, hr_crop=None, hr_size=256, seed=0):
+    """`superres_pipeline` on the host: {"lr", "hr"} float32 in [-1, 1]."""
+    return on_host(*superres_pipeline(source, batch_size, scale, hr_crop, hr_size, seed), seed)
 
 
 def label_map_batches(source, batch_size, size, crop=None, flip=True, seed=0, shuffle=True):

@@ -84,12 +84,14 @@ def _num_pixels(image):
 def hint_order(target, seed, count=None):
     """Each image's random pixel order, start: the first ``count`` entries (default all).
 
-    target: float32 [H, W, 3] or [B, H, W, 3] in [-1, 1]. seed: int [2].
+    target: float32 [H, W, 3] or [B, H, W, 3] in [-1, 1]. seed: int [2], or [B, 2]: one
+    per image, whose order then does not depend on the image's place in the batch (a
+    replica's shard draws what the whole batch would).
     Returns int32 [..., min(count, 2^m)] with 2^m the power of two >= H * W: entry
     j is the flat index (y * W + x) of the j-th pixel of a random permutation of
     [0, 2^m), or -1 where that pixel is white (the seed's ``np.sum(img, -1) >= 2.75``)
     or beyond H * W. The permutation is 4 rounds of xor-key, odd multiply and
-    xor-shift on m bits, keyed by the seed and the image's index in the batch.
+    xor-shift on m bits, keyed by the seed and the image's index in the batch (or by its own seed).
     """
     target, had_batch = _to_batch(tf.convert_to_tensor(target, tf.float32))
     batch = tf.shape(target)[0]
@@ -102,9 +104,10 @@ def hint_order(target, seed, count=None):
 
     seed = tf.cast(seed, tf.int64)
     state = _uint32(0)
-    for part in (seed[0], seed[0] // 2**32, seed[1], seed[1] // 2**32):
+    for part in (seed[..., 0], seed[..., 0] // 2**32, seed[..., 1], seed[..., 1] // 2**32):
         state = _mix(tf.bitwise.bitwise_xor(state, _uint32(tf.bitwise.bitwise_and(part, 0xFFFFFFFF))))
-    key = _mix(tf.bitwise.bitwise_xor(state, _uint32(tf.range(batch))))[:, tf.newaxis]
+    key = _mix(state if seed.shape.rank == 2 else tf.bitwise.bitwise_xor(state, _uint32(tf.range(batch))))
+    key = key[:, tf.newaxis]
     index = _uint32(tf.range(count))[tf.newaxis]
     for multiplier in _MULTIPLIERS:
         index = tf.bitwise.bitwise_and(tf.bitwise.bitwise_xor(index, key) * _uint32(multiplier), mask)
@@ -133,7 +136,7 @@ def _first_valid(order, k):
 def sample_hint_positions(target, seed, max_hints=300):
     """Seed's ``_get_non_white_coordinates``: random non-white pixels, without replacement.
 
-    target: float32 [H, W, 3] or [B, H, W, 3] in [-1, 1]. seed: int [2].
+    target: float32 [H, W, 3] or [B, H, W, 3] in [-1, 1]. seed: int [2] or [B, 2] (``hint_order``).
     Returns ``(positions, valid)``: int32 [..., K, 2] (y, x) in paint order and
     bool [..., K], K = min(max_hints, H * W); the first min(#non-white, max_hints)
     entries are valid, the rest are padding. Each image of a batch gets its own
@@ -216,7 +219,7 @@ def draw_color_hints(edges, target, seed, max_hints=300, box=BOX):
     """Seed's ``_draw_color_circles_on_src_img``, vectorised over hints.
 
     edges: float32 [H, W, 3] or [B, H, W, 3] in [-1, 1] (normalised edge image).
-    target: float32, same shape, in [-1, 1] (normalised photo). seed: int [2].
+    target: float32, same shape, in [-1, 1] (normalised photo). seed: int [2] or [B, 2].
     max_hints: at most this many boxes (seed: 300). box: odd box side (seed: 3).
     Returns float32, same shape as ``edges``: ``edges`` with up to ``max_hints``
     boxes, each filled with the target's box mean at a random non-white pixel

@@ -42,8 +42,11 @@ def standardize(image, size, channels):
 
 
 def to_unit_range(image):
-    """uint8 values (any dtype) in [0, 255] -> float32 in [-1, 1] (seed: Normalize(0.5, 0.5))."""
-    return tf.cast(image, tf.float32) / 127.5 - 1.0
+    """uint8 values (any dtype) in [0, 255] -> float32 in [-1, 1] (seed: Normalize(0.5, 0.5)).
+    A subtraction, then a product with 1 / 127.5: the same bits in eager mode, tf.data, a
+    graph and XLA (x / 127.5 - 1 is not: graphs and XLA multiply by the reciprocal, XLA may
+    fuse the subtraction), so host and device transforms agree exactly."""
+    return (tf.cast(image, tf.float32) - 127.5) * (1 / 127.5)
 
 
 def to_uint8(image):

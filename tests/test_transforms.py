@@ -8,7 +8,7 @@ from PIL import Image
 
 from pipelines.batches import edges2shoes_batches, paired_batches, superres_batches, unpaired_batches
 from pipelines.sources import ImageSource, folder_source
-from pipelines.transforms import mod_crop, random_crop_flip, resize, superres_crop, superres_resize
+from pipelines.transforms import bicubic_lr, mod_crop, random_crop_flip, random_hr_crop, resize
 
 
 def ramp(height, width):
@@ -34,23 +34,22 @@ def test_crop_and_flip_keep_a_pair_aligned():
 
 def test_lr_is_the_bicubic_downscale_of_the_hr_crop():
     image = tf.constant(np.random.default_rng(0).integers(0, 255, (100, 120, 3), dtype=np.uint8))
-    lr, hr = superres_crop(image, 64, 4, tf.constant([1, 2], tf.int64))
-    assert lr.shape == (16, 16, 3) and hr.shape == (64, 64, 3)
+    hr = random_hr_crop(image, 64, 4, tf.constant([1, 2], tf.int64))
+    lr = bicubic_lr(hr[tf.newaxis], 4)[0]
+    assert lr.shape == (16, 16, 3) and hr.shape == (64, 64, 3) and hr.dtype == tf.uint8
     np.testing.assert_allclose(lr.numpy(), resize(hr, [16, 16], "bicubic").numpy(), atol=1e-4)
-    windows = np.lib.stride_tricks.sliding_window_view(image.numpy().astype(np.float32), (64, 64, 3))
+    windows = np.lib.stride_tricks.sliding_window_view(image.numpy(), (64, 64, 3))
     assert np.any(np.all(windows == hr.numpy(), axis=(-3, -2, -1)))
 
 
 def test_small_images_are_upscaled_before_the_crop_and_crop_must_fit_the_scale():
-    lr, hr = superres_crop(tf.zeros((1, 1, 3), tf.uint8), 32, 4, tf.constant([0, 0], tf.int64))
-    assert hr.shape == (32, 32, 3) and lr.shape == (8, 8, 3)
+    hr = random_hr_crop(tf.zeros((1, 1, 3), tf.uint8), 32, 4, tf.constant([0, 0], tf.int64))
+    assert hr.shape == (32, 32, 3)
     with pytest.raises(ValueError, match="multiple of the scale"):
-        superres_crop(tf.zeros((40, 40, 3), tf.uint8), 30, 4, tf.constant([0, 0], tf.int64))
+        random_hr_crop(tf.zeros((40, 40, 3), tf.uint8), 30, 4, tf.constant([0, 0], tf.int64))
 
 
-def test_seed001_whole_image_pairs_and_mod_crop():
-    lr, hr = superres_resize(tf.zeros((218, 178, 3), tf.uint8), 256, 64, tf.constant([0, 1], tf.int64))
-    assert lr.shape == (64, 64, 3) and hr.shape == (256, 256, 3)
+def test_mod_crop():
     assert mod_crop(tf.zeros((250, 361, 3)), 4).shape == (248, 360, 3)
 
 

@@ -22,7 +22,9 @@ with the alternating updates. It owns what every system needs to be correct unde
   constructor with them; the compile config (both optimizers, the loss) is saved too, so a
   loaded model continues `fit` with its optimizer state;
 - first-batch checks in `fit` / `evaluate` (`check_batch`): images in [-1, 1], and a fixed
-  batch size where the model needs one (`static_batch`).
+  batch size where the model needs one (`static_batch`);
+- `prepare_batch`: with `--transforms device` the data's random per-image transform runs
+  at the start of the compiled step, per replica, keyed by the step.
 """
 import inspect
 
@@ -114,6 +116,8 @@ class AdversarialModel(keras.Model):
         )
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
         self.phase = self.phases[-1]
+        # `--transforms device`: transform(raw batch, draw) -> the batch `adversarial_step` takes.
+        self.input_transform = None
         self.built = True
 
     def compile(self, g_optimizer=None, d_optimizer=None, loss="bce", jit_compile=False, steps_per_execution=1,
@@ -241,12 +245,11 @@ class AdversarialModel(keras.Model):
     def step_seed(self, salt):
         """A [2] seed for tf.random.stateless_*, unique per (seed, step, salt), the same on
         every replica."""
-        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.convert_to_tensor(self.step.value)])
-        return tf.random.experimental.stateless_fold_in(seed, salt)
+        return rng.step_seed(self.seed, tf.convert_to_tensor(self.step.value), salt)
 
     def stateless_seed(self, salt):
         """A [2] seed unique per (seed, step, replica, salt)."""
-        return tf.random.experimental.stateless_fold_in(self.step_seed(salt), self._replica()[0])
+        return rng.fold_in(self.step_seed(salt), self._replica()[0])
 
     def _global_batch_draw(self, draw, shape, salt):
         """`draw(global shape, seed)` for the whole global batch, sliced to this replica's
@@ -272,6 +275,21 @@ class AdversarialModel(keras.Model):
         return self._global_batch_draw(
             lambda s, seed: rng.uniform_int(s, seed, maxval), shape, salt)
 
+    def prepare_batch(self, data):
+        """The batch `adversarial_step` takes: `data`, or, with `input_transform` set (`--transforms
+        device`), its transform of the raw uint8 batch `data`, run here at the start of the step
+        on this replica's device. Its random integers are drawn per (seed, step) for the global
+        batch, each replica taking its rows: the host placement's draws for batch `step`
+        (`pipelines.batches.on_host`), and a mirrored step transforms what the one-device step does."""
+        if self.input_transform is None:
+            return data
+
+        def draw(shape, maxval, salt):
+            return self._global_batch_draw(lambda s, seed: rng.draws(seed)(s, maxval, salt), shape,
+                                           rng.TRANSFORM_SALT)
+
+        return self.input_transform(data, draw)
+
     def adversarial_step(self, data, training):
         """One step on a batch -> {name: scalar loss} for (some of) `loss_names`. training
         True: the networks in training mode and every update (optimizers, image pools, EMA);
@@ -280,7 +298,7 @@ class AdversarialModel(keras.Model):
 
     def train_step(self, data):
         self._check_static_batch(data)
-        losses = self.adversarial_step(data, training=True)
+        losses = self.adversarial_step(self.prepare_batch(data), training=True)
         self.step.assign_add(1)
         return _reducible(self.track(losses))
 
@@ -288,7 +306,7 @@ class AdversarialModel(keras.Model):
         """The train step's losses on a held-out batch, without any update (only those the
         step computes in evaluation: StyleGAN2's lazy regularizers are training phases)."""
         self._check_static_batch(data)
-        losses = self.adversarial_step(data, training=False)
+        losses = self.adversarial_step(self.prepare_batch(data), training=False)
         return _reducible({name: value for name, value in self.track(losses).items() if name in losses})
 
     def track(self, losses):
@@ -320,13 +338,17 @@ class AdversarialModel(keras.Model):
                 raise UsageError(f"{type(self).__name__} takes images in [-1, 1], got values in [{low:.4g}, "
                                  f"{high:.4g}]{hint}")
 
+    def _check_first_batch(self, x):
+        first = _first_batch(x)
+        self.check_batch(None if first is None else self.prepare_batch(first))
+
     def fit(self, x=None, *args, **kwargs):
-        self.check_batch(_first_batch(x))
-        self.check_batch(_first_batch(kwargs.get("validation_data")))
+        self._check_first_batch(x)
+        self._check_first_batch(kwargs.get("validation_data"))
         return super().fit(x, *args, **kwargs)
 
     def evaluate(self, x=None, *args, **kwargs):
-        self.check_batch(_first_batch(x))
+        self._check_first_batch(x)
         return super().evaluate(x, *args, **kwargs)
 
     def checkpoint_items(self):

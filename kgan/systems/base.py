@@ -16,6 +16,7 @@ from kgan.losses import GAN_MODES
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 NORM_CHOICES = ("auto", "batch", "sync_batch", "instance", "none")
+TRANSFORM_PLACEMENTS = ("host", "device")
 
 
 @config
@@ -27,6 +28,9 @@ class SystemConfig:
     batch_size: int = option(64, "global batch size (losses are averaged over it)", minimum=1)
     precision: str = option("float32", "Keras dtype policy", choices=PRECISIONS)
     seed: int = option(0, "random seed (weights, data order, noise)")
+    transforms: str = option("host", "where the random per-image data transforms (crops, flips, edges + hints, "
+                             "bicubic LR) run: host = in tf.data; device = at the start of the compiled train step, "
+                             "on each replica, from uint8 batches", choices=TRANSFORM_PLACEMENTS, fixed=False)
 
 
 @config
@@ -41,12 +45,14 @@ class AdversarialConfig(SystemConfig):
 @dataclasses.dataclass(frozen=True)
 class TrainingData:
     """Batches for `fit` plus what the run reports: steps in one pass, the sources (for
-    skipped-file counts), the class names of labelled data."""
+    skipped-file counts), the class names of labelled data; with `--transforms device` the
+    batches are raw and `transform` is the model's `input_transform`."""
 
     dataset: object
     steps_per_epoch: int
     sources: tuple
     class_names: tuple = ()
+    transform: object = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +96,8 @@ class System:
     Config = AdversarialConfig
     # Config overrides for a network of a few thousand weights: the contract tests and smoke runs.
     tiny = {}
+    # True where training_data places its per-image transforms as --transforms says.
+    device_transforms = False
 
     def build(self, config, replicas=1):
         """The uncompiled `AdversarialModel`; `replicas` > 1 synchronizes batch norm."""
@@ -126,6 +134,16 @@ class System:
 
     def check(self, config):
         """One-line UsageError for option combinations the builders cannot take."""
+
+    def check_common(self, config):
+        """`check` plus the checks of the shared options."""
+        if config.transforms == "device" and not self.device_transforms:
+            from kgan.systems import SYSTEMS
+
+            movable = ", ".join(sorted(name for name, system in SYSTEMS.items() if system.device_transforms))
+            raise UsageError(f"--transforms device: the {self.name} data has no per-image transforms to move "
+                             f"(systems with them: {movable})")
+        self.check(config)
 
 
 def power_of_two(value, minimum, what):

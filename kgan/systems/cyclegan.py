@@ -38,6 +38,7 @@ class CycleGANSystem(System):
     description = "CycleGAN of seeds 000/003: ResNet-9 generators, PatchGAN, cycle 10, identity 5, pool 50, batch 1"
     Config = CycleGANConfig
     tiny = dict(image_size=32, base_width=4, batch_size=2, generator="resnet_6blocks")
+    device_transforms = True
 
     def check(self, config):
         check_translation(config)
@@ -51,12 +52,13 @@ class CycleGANSystem(System):
                         name=self.name)
 
     def training_data(self, config):
-        from pipelines.batches import unpaired_batches
+        from pipelines.batches import place, unpaired_pipeline
 
         source_a, source_b = unpaired_sources(config)
-        dataset, steps = unpaired_batches(source_a, source_b, config.batch_size, config.crop_load_size,
-                                          config.image_size, seed=config.seed)
-        return TrainingData(dataset, steps, (source_a, source_b))
+        raw, transform, steps = unpaired_pipeline(source_a, source_b, config.batch_size, config.crop_load_size,
+                                                  config.image_size, seed=config.seed)
+        dataset, transform = place(raw, transform, config.seed, config.transforms)
+        return TrainingData(dataset, steps, (source_a, source_b), transform=transform)
 
     def synthetic_batch(self, config):
         images = tf.random.stateless_uniform((config.batch_size, config.image_size, config.image_size, 3), [0, 0],

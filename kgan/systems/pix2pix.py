@@ -111,6 +111,7 @@ class Pix2PixSystem(System):
     description = "pix2pix of seeds 000/003: U-Net 256 + 70x70 PatchGAN, L1 x 100, batch 1"
     Config = Pix2PixConfig
     tiny = dict(image_size=32, base_width=4, batch_size=2, dropout=False)
+    device_transforms = True
 
     def check(self, config):
         check_translation(config)
@@ -121,12 +122,12 @@ class Pix2PixSystem(System):
                        seed=config.seed, name=self.name)
 
     def training_data(self, config):
-        from pipelines.batches import edges2shoes_batches, paired_batches
+        from pipelines.batches import edges2shoes_pipeline, paired_pipeline, place
         from pipelines.sources import SAMPLE_NAME, ab_folder_source, folder_source, sample_photos_source
 
         if config.data == SAMPLE_NAME or config.pairs == "edges":
             source = sample_photos_source() if config.data == SAMPLE_NAME else folder_source(config.data)
-            dataset = edges2shoes_batches(source, config.batch_size, config.image_size, seed=config.seed)
+            pipeline = edges2shoes_pipeline(source, config.batch_size, config.image_size, seed=config.seed)
         else:
             if not os.path.isdir(config.data):
                 raise UsageError(f"pix2pix data {config.data!r} is not a folder: pass a folder of A|B images "
@@ -135,9 +136,10 @@ class Pix2PixSystem(System):
                 raise UsageError(f"the images in {config.data!r} are not A|B pairs (twice as wide as high, A left, "
                                  "B right): for ordinary photos pass --pairs edges")
             source = ab_folder_source(config.data, config.direction)
-            dataset = paired_batches(source, config.batch_size, config.crop_load_size, config.image_size,
-                                     seed=config.seed)
-        return TrainingData(dataset, source.count // config.batch_size, (source,))
+            pipeline = paired_pipeline(source, config.batch_size, config.crop_load_size, config.image_size,
+                                       seed=config.seed)
+        dataset, transform = place(*pipeline, config.seed, config.transforms)
+        return TrainingData(dataset, source.count // config.batch_size, (source,), transform=transform)
 
     def synthetic_batch(self, config):
         images = tf.random.stateless_uniform((config.batch_size, config.image_size, config.image_size, 3), [0, 0],

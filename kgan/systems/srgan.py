@@ -46,6 +46,7 @@ class SRGANSystem(System):
                    "adversarial x 1e-3, batch 1")
     Config = SRGANConfig
     tiny = dict(image_size=16, base_width=4, batch_size=2, residual_blocks=1, content_loss="pixel")
+    device_transforms = True
 
     def check(self, config):
         if config.image_size % config.scale or (config.crop and config.crop % config.scale):
@@ -72,14 +73,15 @@ class SRGANSystem(System):
         return pretrain + (Phase("train"),)
 
     def training_data(self, config):
-        from pipelines.batches import superres_batches
+        from pipelines.batches import place, superres_pipeline
         from pipelines.sources import SAMPLE_NAME, resolve_source, sample_photos_source
 
         source = sample_photos_source() if config.data == SAMPLE_NAME else resolve_source(config.data,
                                                                                           config.data_dir)
-        dataset = superres_batches(source, config.batch_size, config.scale, config.crop, config.image_size,
-                                   seed=config.seed)
-        return TrainingData(dataset, max(1, source.count // config.batch_size), (source,))
+        pipeline = superres_pipeline(source, config.batch_size, config.scale, config.crop, config.image_size,
+                                     seed=config.seed)
+        dataset, transform = place(*pipeline, config.seed, config.transforms)
+        return TrainingData(dataset, max(1, source.count // config.batch_size), (source,), transform=transform)
 
     def synthetic_batch(self, config):
         size = config.crop or config.image_size
