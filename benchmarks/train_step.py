@@ -114,7 +114,7 @@ class _Timer:
 
 # ---- children: one row, one implementation, one precision ----
 
-def _tf_threads(threads):
+def tf_threads(threads):
     if threads:
         import tensorflow as tf
 
@@ -130,18 +130,14 @@ def _torch_threads(threads):
         torch.set_num_interop_threads(threads)
 
 
-def kgan_child(row, precision, jit, steps, budget, count_flops, check_flops=False, threads=None):
+def build_row(row, precision, jit):
+    """(compiled model, synthetic batch, config) of a row, as the table times it."""
     import keras
-    import tensorflow as tf
 
-    _tf_threads(threads)
-
-    from flops import graph_flops, profiler_flops
     from kgan.cli import RunOptions
     from kgan.perceptual import vgg_feature_model
     from kgan.systems import SYSTEMS
 
-    base = current_rss_mb()
     spec = ROWS[row]
     system = SYSTEMS[spec.system]
     fields = {f.name for f in dataclasses.fields(system.Config)}
@@ -155,7 +151,18 @@ def kgan_child(row, precision, jit, steps, budget, count_flops, check_flops=Fals
         model.feature_model = vgg_feature_model(config.vgg_layer, weights=None)
     model.set_phase(spec.phase)
     system.compile(model, config, RunOptions(jit=jit), steps_per_epoch=1)
-    batch = system.synthetic_batch(config)
+    return model, system.synthetic_batch(config), config
+
+
+def kgan_child(row, precision, jit, steps, budget, count_flops, check_flops=False, threads=None):
+    import keras
+    import tensorflow as tf
+
+    from flops import graph_flops, profiler_flops
+
+    tf_threads(threads)
+    base = current_rss_mb()
+    model, batch, config = build_row(row, precision, jit)
     timer = _Timer(steps, budget)
 
     class Ticks(keras.callbacks.Callback):
@@ -209,22 +216,24 @@ def peak_child(size, torch_too, threads=None):
 
     from flops import peak_gflops
 
-    _tf_threads(threads)
+    tf_threads(threads)
 
     result = {"tf_float32": peak_gflops(tf.float32, size), "tf_bfloat16": peak_gflops(tf.bfloat16, size)}
     if torch_too:
         import torch
 
         _torch_threads(threads)
-        for name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16)):
-            a, b = torch.randn(size, size).to(dtype), torch.randn(size, size).to(dtype)
+        # bfloat16 at 512 once: on CPUs without AVX512-BF16 / AMX PyTorch's bf16 matmul is a
+        # fallback kernel (0.3 GFLOP/s at 1024 here), minutes at 2048.
+        for name, dtype, n, repeats in (("float32", torch.float32, size, 5), ("bfloat16", torch.bfloat16, 512, 1)):
+            a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
             a @ b
             best = float("inf")
-            for _ in range(5):
+            for _ in range(repeats):
                 start = time.perf_counter()
                 a @ b
                 best = min(best, time.perf_counter() - start)
-            result[f"torch_{name}"] = 2 * size**3 / best / 1e9
+            result[f"torch_{name}"] = 2 * n**3 / best / 1e9
     return result
 
 
@@ -296,6 +305,9 @@ def main(argv=None):
     parser.add_argument("--rows", nargs="+", default=list(PEER_ROWS), choices=list(ROWS), help="rows to time")
     parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"],
                         choices=["float32", "mixed_bfloat16"], help="dtype policies (peer: bf16 autocast)")
+    parser.add_argument("--peer-precisions", nargs="+", default=["float32", "mixed_bfloat16"],
+                        choices=["float32", "mixed_bfloat16"], help="precisions the peers run at (PyTorch's bf16 "
+                        "autocast needs AVX512-BF16 or AMX to be fast on a CPU)")
     parser.add_argument("--jit", choices=["off", "on"], default="off", help="kgan with XLA (peers: eager)")
     parser.add_argument("--steps", type=int, default=8, help="at most this many timed steps per row")
     parser.add_argument("--budget", type=float, default=20.0, help="... or this many seconds of timed steps")
@@ -325,14 +337,15 @@ def main(argv=None):
             common = dict(row=row, precision=precision, steps=args.steps, budget=args.budget, count_flops=i == 0,
                           threads=args.threads)
             peer = None
-            if spec.peer and with_torch:
+            if spec.peer and with_torch and precision in args.peer_precisions:
                 peer = run_child(dict(kind="peer", **common))
             kgan = run_child(dict(kind="kgan", jit=args.jit == "on", check_flops=i == 0 and row == args.rows[0],
                                   **common))
             if "flops_profiler" in kgan:
-                print(f"FLOP count check ({row}): all conv/matmul ops of the step graph {kgan['flops_unpruned']:,} "
-                      f"= tf.compat.v1.profiler {kgan['flops_profiler']:,}; after pruning the unused backprops "
-                      f"{kgan['flops']:,}", flush=True)
+                print(f"FLOP count check ({row}): all conv/matmul ops of the step graph {kgan['flops_unpruned']:,}, "
+                      f"tf.compat.v1.profiler {kgan['flops_profiler']:,} (its Conv2DBackpropInput count is output "
+                      f"size / stride^2, more than a 'valid' transposed conv does); the ops that run (unused "
+                      f"backprops pruned) {kgan['flops']:,}", flush=True)
             for name, result in (("peer", peer), ("kgan", kgan)):
                 if result and "error" in result:
                     print(f"{row:22} {precision:14} {name} failed: {result['error']}", flush=True)
