@@ -1,7 +1,7 @@
 """Train-step throughput of each system next to its PyTorch peer, in the same run.
 
     python benchmarks/train_step.py [--rows dcgan pix2pix_seed000 ...] [--steps 8] [--threads 1]
-                                    [--precisions float32 mixed_bfloat16] [--jit off]
+                                    [--precisions float32 mixed_bfloat16] [--jit off] [--onednn on]
 
 Every row is one system at a seed size and, where a peer exists (benchmarks/peers.py), the
 seed's own PyTorch training step with the same networks, batch, size and optimizer. For each
@@ -17,6 +17,9 @@ that row's alone), and the table prints:
 - peak RSS (MB) of each process, and above the process's RSS once its framework is loaded.
 
 Precisions: float32 vs kgan `mixed_bfloat16` next to `torch.autocast("cpu", torch.bfloat16)`.
+TF enables its oneDNN kernels by itself only on CPUs with AVX512-VNNI / BF16 / AMX; on others
+(this machine's AVX2 EPYC) it runs Eigen's, which PyTorch (oneDNN everywhere) outruns 2-3x:
+`--onednn on` sets TF_ENABLE_ONEDNN_OPTS=1 for kgan's processes.
 Rows (see ROWS): pix2pix / CycleGAN with seed 000's networks (`unet_256_seed000`,
 `resnet_9blocks_seed000`, `patch_seed000`), CycleGAN at 128x128; SRGAN's G-only pixel
 step (64 -> 256: seed 001's upsample + conv, which kgan computes as the 2.25x cheaper
@@ -237,10 +240,14 @@ def peak_child(size, torch_too, threads=None):
     return result
 
 
-def run_child(spec):
-    """Runs one child in a fresh process; its result dict (or {"error": last stderr line})."""
+def run_child(spec, onednn="default"):
+    """Runs one child in a fresh process; its result dict (or {"error": last stderr line}).
+    onednn "on" / "off": TF_ENABLE_ONEDNN_OPTS=1 / 0 in its environment."""
     command = [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)]
-    process = subprocess.run(command, capture_output=True, text=True)
+    env = dict(os.environ)
+    if onednn != "default":
+        env["TF_ENABLE_ONEDNN_OPTS"] = "1" if onednn == "on" else "0"
+    process = subprocess.run(command, capture_output=True, text=True, env=env)
     for line in process.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])
@@ -314,6 +321,9 @@ def main(argv=None):
     parser.add_argument("--peak-size", type=int, default=2048, help="side of the matmul timed for the peak")
     parser.add_argument("--threads", type=int, help="threads of both frameworks (TF intra- and inter-op, torch "
                         "set_num_threads); default: each framework's own (one per core)")
+    parser.add_argument("--onednn", choices=["default", "on", "off"], default="default",
+                        help="TF's oneDNN kernels (TF_ENABLE_ONEDNN_OPTS): TF turns them on by itself only on CPUs "
+                        "with AVX512-VNNI / BF16 / AMX; on this AVX2 CPU 'on' makes the DCGAN step 3.2x faster")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -322,8 +332,9 @@ def main(argv=None):
     with_torch = torch_available()
     if not with_torch:
         print(INSTALL_TORCH)
-    print(f"load average at start: {load()}; threads: {args.threads or 'framework default'}")
-    peak = run_child(dict(kind="peak", size=args.peak_size, torch_too=with_torch, threads=args.threads))
+    print(f"load average at start: {load()}; threads: {args.threads or 'framework default'}; "
+          f"TF oneDNN: {args.onednn}")
+    peak = run_child(dict(kind="peak", size=args.peak_size, torch_too=with_torch, threads=args.threads), args.onednn)
     if "error" in peak:
         sys.exit(f"train_step: the peak matmul failed: {peak['error']}")
     peaks = {p: max(v for k, v in peak.items() if k.endswith(p.replace("mixed_", ""))) for p in args.precisions}
@@ -340,7 +351,7 @@ def main(argv=None):
             if spec.peer and with_torch and precision in args.peer_precisions:
                 peer = run_child(dict(kind="peer", **common))
             kgan = run_child(dict(kind="kgan", jit=args.jit == "on", check_flops=i == 0 and row == args.rows[0],
-                                  **common))
+                                  **common), args.onednn)
             if "flops_profiler" in kgan:
                 print(f"FLOP count check ({row}): all conv/matmul ops of the step graph {kgan['flops_unpruned']:,}, "
                       f"tf.compat.v1.profiler {kgan['flops_profiler']:,} (its Conv2DBackpropInput count is output "
