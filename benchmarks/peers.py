@@ -630,8 +630,8 @@ def stylegan2(precision, cfg="tiny32", batch=None):
     generator, discriminator = StyleGAN2Generator(**config), StyleGAN2Discriminator(**config)
     generator_ema = StyleGAN2Generator(**config).requires_grad_(False)
     generator_ema.load_state_dict(generator.state_dict())
-    g_optimizer = torch.optim.Adam(generator.parameters(), lr=config["lr"], betas=(0, 0.99), eps=1e-8)
-    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=config["lr"], betas=(0, 0.99), eps=1e-8)
+    g_optimizer = torch.optim.Adam(generator.parameters(), lr=config["lr"], betas=(0.0, 0.99), eps=1e-8)
+    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=config["lr"], betas=(0.0, 0.99), eps=1e-8)
     size, w_dim = config["image_size"], config["w_dim"]
     real = torch.rand(batch, 3, size, size) * 2 - 1
     beta = 0.5 ** (batch / (10 * 1000))
