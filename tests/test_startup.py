@@ -19,6 +19,10 @@ NOISE = [
     "appropriate compiler flags.\n",
     "E0000 00:00:1796187328.009748    8607 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: "
     "Failed call to cuInit: UNKNOWN ERROR (303)\n",
+    "E0000 00:00:1796193339.796795    9253 util.cc:131] oneDNN supports DT_UINT8 only on platforms with AVX-512. "
+    "Falling back to the default Eigen-based implementation if present.\n",
+    "I0000 00:00:1796193421.007927   10490 port.cc:153] oneDNN custom operations are on. You may see slightly "
+    "different numerical results due to floating-point round-off errors from different computation orders.\n",
 ]
 KEPT = [
     "E0000 00:00:1796187328.009748    8607 op_kernel.cc:1840] OP_REQUIRES failed at conv_ops.cc:1: out of memory\n",
