@@ -292,6 +292,11 @@ def train(options):
     strategy = make_strategy(run.strategy)
     data = system.training_data(options.config)
     config = system.with_data(options.config, data)
+    names = " + ".join(f"{s.name} ({s.count})" for s in data.sources)
+    sample_batch = next(iter(data.dataset), None)
+    if sample_batch is None:
+        raise UsageError(f"no readable images in {names}: every file failed to decode (truncated, empty or not an "
+                         "image): check the --data files")
     steps_per_epoch = run.steps_per_epoch or max(1, data.steps_per_epoch)
 
     chief = strategy.extended.should_checkpoint
@@ -313,13 +318,8 @@ def train(options):
     total_steps = options.total_steps or run.steps or (run.epochs + run.epochs_decay) * steps_per_epoch
     if chief:
         save_options(options, config, total_steps)
-    names = " + ".join(f"{s.name} ({s.count})" for s in data.sources)
     print(f"{system.name} on {names}: steps {model.completed_steps} -> {total_steps}, batch {config.batch_size}, "
           f"{config.precision}, {strategy.num_replicas_in_sync} replica(s), logdir {options.logdir}", file=sys.stderr)
-    sample_batch = next(iter(data.dataset), None)
-    if sample_batch is None:
-        raise UsageError(f"no readable images in {names}: every file failed to decode (truncated, empty or not an "
-                         "image): check the --data files")
     callbacks = [
         TensorBoardLogger(own_logdir, run.log_every, run.sample_every, sample_batch=model.prepare_batch(sample_batch)),
         CheckpointCallback(checkpointer, run.checkpoint_every),
