@@ -59,16 +59,20 @@ def fit_steps(model, batch, steps):
                      shuffle=False)
 
 
-def assert_same_update(initial, first, second, rtol):
+def assert_same_update(initial, first, second, rtol, sign_flips=3):
     """The weight change of each network is the same in both, to `rtol` in norm. Adam's first
     step moves a weight by g / (|g| + eps) * lr, about +-lr whatever the gradient's size, so a
     gradient at the float noise level (a conv bias before instance norm, whose true gradient
-    is 0) computed in another order takes another step: an element-wise check would be noise."""
+    is 0) computed in another order takes another step: an element-wise check would be noise.
+    Up to `sign_flips` such elements (each 2 lr apart, lr = the largest step) are allowed
+    whatever the network's size: in the tiny pix2pixHD G (10,699 weights) one flipped element
+    of its stem kernel alone is 0.0196 of the update's norm (measured, XLA vs graph)."""
     for start, a_net, b_net in zip(initial, first, second):
         a = np.concatenate([(w - s).ravel() for w, s in zip(a_net, start)])
         b = np.concatenate([(w - s).ravel() for w, s in zip(b_net, start)])
         assert np.linalg.norm(a) > 0
-        assert np.linalg.norm(a - b) <= rtol * np.linalg.norm(a), np.linalg.norm(a - b) / np.linalg.norm(a)
+        allowed = max(rtol * np.linalg.norm(a), 2 * np.abs(a).max() * np.sqrt(sign_flips))
+        assert np.linalg.norm(a - b) <= allowed, (np.linalg.norm(a - b) / np.linalg.norm(a), allowed)
 
 
 @pytest.mark.parametrize("name", NAMES)
