@@ -212,12 +212,12 @@ def metrics_callback(model, dataset, run, logdir, seed):
     import keras
     import tensorflow as tf
 
-    from kgan.metrics import check_metrics, inception_extractor, training_metrics
+    from kgan.metrics import check_metrics, inception_extractor, run_statistics_path, training_metrics
 
     if run.inception_weights == "random":
         keras.utils.set_random_seed(seed)
     extractor = inception_extractor(None if run.inception_weights == "random" else run.inception_weights)
-    cache = os.path.join(logdir, "metrics", f"real-{run.metrics_num_gen}-{extractor.identity[-16:]}.npz")
+    cache = run_statistics_path(logdir, run.metrics_num_gen, extractor.identity)
     return training_metrics(model, dataset, extractor, tf.summary.create_file_writer(logdir), run.metrics_every,
                             run.metrics_num_gen, check_metrics(m.strip() for m in run.metrics.split(",")), cache)
 

@@ -37,6 +37,7 @@ import tensorflow as tf
 import tqdm
 from scipy.linalg import lapack
 
+from kgan.cli import OPTIONS_FILE
 from kgan.errors import UsageError
 from kgan.weights import ApplicationWeights
 
@@ -474,10 +475,65 @@ def evaluate_saved_model(model, real, metrics=METRICS, num_gen=10000, num_real=N
     cache = StatisticsCache(cache_dir)
     real_stats = real_statistics(real, extractor, image_size, channels, batch_size, num_real, data_dir, cache,
                                  progress)
+    return _scores(real_stats, fake_batches, extractor, metrics, num_gen, image_size, cache.last_path, seed,
+                   progress, started)
+
+
+def _scores(real_stats, fake_batches, extractor, metrics, num_gen, image_size, real_path, seed, progress, started):
+    """(results, info) of `evaluate_saved_model` and `evaluate_run`."""
     fake_stats = FeatureStatistics.of(embed(fake_batches, extractor, num_gen, "generated", progress))
     results = compute_metrics(real_stats, fake_stats, metrics, seed=seed)
     info = {"num_gen": len(fake_stats.features), "num_real": len(real_stats.features), "image_size": image_size,
-            "extractor": extractor.identity, "real_statistics": cache.last_path, "seconds": time.time() - started}
+            "extractor": extractor.identity, "real_statistics": real_path, "seconds": time.time() - started}
+    return results, info
+
+
+def run_statistics_path(logdir, count, extractor_identity):
+    """LOGDIR/metrics/real-COUNT-ID.npz: the statistics of the first COUNT real images of a
+    run's own training batches under one extractor (`train.py --metrics`, `evaluate_run`)."""
+    return os.path.join(logdir, "metrics", f"real-{count}-{extractor_identity[-16:]}.npz")
+
+
+def evaluate_run(logdir, real=None, metrics=METRICS, num_gen=10000, num_real=None, checkpoint=None,
+                 inception_weights="imagenet", image_size=None, data_dir=None, cache_dir=None, seed=0, progress=True,
+                 extractor=None):
+    """Metrics of the generator of the train.py run in `logdir` at its latest checkpoint (or
+    the checkpoint path `checkpoint`), the images `train.py --metrics` scores: the model's
+    `generated_images` of the run's own training batches (noise models: noise stateless in
+    the batch index, the batch's labels, StyleGAN2's G_ema at psi 1; translation models:
+    the batches' source images translated). REAL as `real_statistics`; None: the first
+    `num_real` (default num_gen) real images of the same batches (`model.real_images`),
+    cached in `run_statistics_path` (the file `train.py --metrics --metrics-num-gen N`
+    writes). Returns (results, info) as `evaluate_saved_model`, info["step"]
+    the checkpoint's step."""
+    from kgan.cli import load_run
+    from kgan.evaluate import restore_networks
+    from pipelines.batches import on_host
+
+    started = time.time()
+    system, config = load_run(logdir)
+    model = system.build(config)
+    path = checkpoint or tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))
+    restore_networks(logdir, model, path)
+    data = system.training_data(config)
+    batches = data.dataset if data.transform is None else on_host(data.dataset, data.transform, config.seed)
+    generated_images, real_images = tf.function(model.generated_images), tf.function(model.real_images)
+    fake_batches = generated_batches(generated_images, batches)
+    probe = real_images(next(iter(batches)))
+    image_size, channels = image_size or probe.shape[1], probe.shape[-1]
+    extractor = extractor or inception_extractor(inception_weights)
+    if real is None:
+        count = num_real or num_gen
+        real_path = run_statistics_path(logdir, count, extractor.identity) if extractor.identity else None
+        real_stats = batch_statistics(real_images, batches, extractor, count, real_path, progress)
+    else:
+        cache = StatisticsCache(cache_dir)
+        real_stats = real_statistics(real, extractor, image_size, channels, config.batch_size, num_real, data_dir,
+                                     cache, progress)
+        real_path = cache.last_path
+    results, info = _scores(real_stats, fake_batches, extractor, metrics, num_gen, image_size, real_path, seed,
+                            progress, started)
+    info["step"] = int(path.rsplit("-", 1)[-1])
     return results, info
 
 
@@ -533,6 +589,23 @@ class MetricsCallback(keras.callbacks.Callback):
             self.evaluate(step)
 
 
+def batch_statistics(real_images, batches, extractor, count, path=None, progress=False):
+    """FeatureStatistics of the first `count` images `real_images(batch)` of `batches`, read
+    from the .npz `path` if it exists, else embedded and saved there (None: not cached)."""
+    if path and os.path.isfile(path):
+        return load_statistics(path, extractor.identity)
+    statistics = FeatureStatistics.of(embed((real_images(b) for b in batches), extractor, count, "real", progress))
+    if path and extractor.identity:
+        save_statistics(path, statistics, extractor.identity)
+    return statistics
+
+
+def generated_batches(generated_images, batches):
+    """`generated_images(batch, i)` of each batch i: noise models draw noise stateless in i,
+    so every pass over `batches` makes the same images."""
+    return (generated_images(batch, tf.constant(i)) for i, batch in enumerate(batches))
+
+
 def training_metrics(model, dataset, extractor, writer, every, num_gen, metrics, cache_path=None, seed=0):
     """The MetricsCallback of `train.py --metrics`: real statistics of `model.real_images`
     over the first `num_gen` images of the training batches `dataset` (saved to
@@ -543,28 +616,29 @@ def training_metrics(model, dataset, extractor, writer, every, num_gen, metrics,
     generated_images = tf.function(model.generated_images)
 
     def real():
-        if cache_path and os.path.isfile(cache_path):
-            return load_statistics(cache_path, extractor.identity)
-        statistics = FeatureStatistics.of(embed((real_images(b) for b in dataset), extractor, num_gen, "real",
-                                                progress=False))
-        if cache_path and extractor.identity:
-            save_statistics(cache_path, statistics, extractor.identity)
-        return statistics
+        return batch_statistics(real_images, dataset, extractor, num_gen, cache_path)
 
     def generated():
-        return (generated_images(b, tf.constant(i)) for i, b in enumerate(dataset))
+        return generated_batches(generated_images, dataset)
 
     return MetricsCallback(generated, real, extractor, writer, every, num_gen, metrics, seed, at_start=True)
 
 
 def add_fid_arguments(parser):
     """The options of `python -m kgan.evaluate fid` on an argparse (sub)parser."""
-    parser.add_argument("model", help="exported generator SavedModel folder (saved_models/NAME[/VERSION])")
-    parser.add_argument("real", help="real images: a folder, 'sample', a prepared tfds name, or a statistics .npz")
+    parser.add_argument("model", help="exported generator SavedModel folder (saved_models/NAME[/VERSION]), or a "
+                        "train.py run directory (its generator at the latest checkpoint, on its own training batches, "
+                        "as train.py --metrics scores it)")
+    parser.add_argument("real", nargs="?", default=None,
+                        help="real images: a folder, 'sample', a prepared tfds name, or a statistics .npz (a run "
+                             "directory's default: the real images of its own training batches)")
+    parser.add_argument("--every-checkpoint", action="store_true",
+                        help="run directories: score every kept checkpoint, oldest first (one real-statistics pass)")
     parser.add_argument("--metrics", default="fid,kid,pr", help=f"comma-separated subset of {','.join(METRICS)}")
     parser.add_argument("--num-gen", type=int, default=10000, help="generated (or translated) images")
     parser.add_argument("--num-real", type=int, default=None, help="real images (default: all)")
-    parser.add_argument("--batch-size", type=int, default=50, help="images per generator and Inception call")
+    parser.add_argument("--batch-size", type=int, default=50,
+                        help="images per generator and Inception call (run directories: the run's batch size)")
     parser.add_argument("--inception-weights", default="imagenet", metavar="PATH",
                         help=f"{INCEPTION_WEIGHTS.file_name} (default: ${INCEPTION_WEIGHTS.env} or the Keras "
                              "cache); 'random': seeded random weights, for relative comparisons only")
@@ -596,9 +670,33 @@ def run_fid(args):
     if weights == "random":
         keras.utils.set_random_seed(args.seed)
         weights = None
+    if os.path.isfile(os.path.join(args.model, OPTIONS_FILE)):
+        for flag, value in (("--source", args.source), ("--num-classes", args.num_classes), ("--trunc", args.trunc)):
+            if value is not None:
+                raise UsageError(f"{flag} is for exported models; a run directory is scored on its own training "
+                                 "batches (its labels, StyleGAN2's G_ema at psi 1)")
+        from kgan.evaluate import kept_checkpoints
+
+        extractor = inception_extractor(weights)
+        paths = [path for _, path in kept_checkpoints(args.model)] if args.every_checkpoint else [None]
+        for path in paths:
+            results, info = evaluate_run(args.model, args.real, metrics, args.num_gen, args.num_real, path,
+                                         image_size=args.image_size, data_dir=args.data_dir,
+                                         cache_dir=args.cache_dir, seed=args.seed, extractor=extractor)
+            print(f"step {info['step']}:")
+            _print_results(results, info, args.precision)
+        return
+    if args.every_checkpoint:
+        raise UsageError(f"--every-checkpoint is for train.py run directories; {args.model!r} has no {OPTIONS_FILE}")
+    if args.real is None:
+        raise UsageError("pass REAL, the real images to compare with (a folder, 'sample', a tfds name or an .npz)")
     results, info = evaluate_saved_model(
         args.model, args.real, metrics, args.num_gen, args.num_real, args.batch_size, weights, args.image_size,
         args.source, args.num_classes, args.data_dir, args.cache_dir, args.seed, truncation_psi=args.trunc)
+    _print_results(results, info, args.precision)
+
+
+def _print_results(results, info, precision):
     if "fid" in results:
         print(f"fid {results['fid']:.6g}")
     if "kid" in results:
@@ -606,6 +704,6 @@ def run_fid(args):
     if "precision" in results:
         print(f"precision {results['precision']:.4f} recall {results['recall']:.4f} (k=3)")
     print(f"{info['num_gen']} generated vs {info['num_real']} real images at {info['image_size']}px, "
-          f"{args.precision}, extractor {info['extractor'][:32]}, {info['seconds']:.1f} s")
+          f"{precision}, extractor {info['extractor'][:32]}, {info['seconds']:.1f} s")
     if info["real_statistics"]:
         print(f"real statistics: {info['real_statistics']}")

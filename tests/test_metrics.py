@@ -23,6 +23,7 @@ from kgan.metrics import (
     StatisticsCache,
     clean_resize,
     embed,
+    evaluate_run,
     evaluate_saved_model,
     folder_identity,
     frechet_distance,
@@ -265,8 +266,13 @@ def exported_dcgan(tmp_path_factory):
     root = tmp_path_factory.mktemp("dcgan")
     cli.train(cli.parse_options(["--arch", "dcgan", "--data", "sample", "--steps", "2", "--image-size", "16",
                                  "--base-width", "8", "--batch-size", "16", "--logdir", str(root / "run"),
-                                 "--export", str(root / "sm")]))
+                                 "--checkpoint-every", "1", "--export", str(root / "sm")]))
     return str(root / "sm" / "dcgan")
+
+
+def run_of(exported):
+    """The run directory the `exported_dcgan` fixture trained (checkpoints at steps 1 and 2)."""
+    return os.path.join(os.path.dirname(os.path.dirname(exported)), "run")
 
 
 def test_evaluate_fid_prints_the_metrics_of_an_exported_dcgan(exported_dcgan, tmp_path, capsys):
@@ -279,6 +285,47 @@ def test_evaluate_fid_prints_the_metrics_of_an_exported_dcgan(exported_dcgan, tm
     assert float(values["fid"]) > 0 and np.isfinite(float(values["kid"]))
     assert "8 generated vs 8 real images at 16px" in lines[3]
     assert lines[4] == f"real statistics: {tmp_path / 'cache' / os.listdir(tmp_path / 'cache')[0]}"
+
+
+def test_evaluate_run_scores_its_checkpoints_on_its_own_batches_and_caches_the_real_statistics(exported_dcgan):
+    """A run directory: the generator at a checkpoint on the run's own training batches; the
+    real statistics of those batches are embedded once, into the file train.py --metrics
+    keeps (LOGDIR/metrics/), and reused; noise stateless in the batch index makes a second
+    evaluation equal the first; another checkpoint scores otherwise."""
+    from kgan.metrics import run_statistics_path
+
+    run, extractor = run_of(exported_dcgan), tiny_extractor()
+    first, info = evaluate_run(run, num_gen=16, progress=False, extractor=extractor)
+    assert info["step"] == 2 and info["num_gen"] == info["num_real"] == 16 and info["image_size"] == 16
+    assert info["real_statistics"] == run_statistics_path(run, 16, extractor.identity)
+    written = os.stat(info["real_statistics"]).st_mtime_ns
+    again, _ = evaluate_run(run, num_gen=16, progress=False, extractor=extractor)
+    assert again == first and os.stat(info["real_statistics"]).st_mtime_ns == written
+    older, info = evaluate_run(run, num_gen=16, checkpoint=os.path.join(run, "checkpoints", "ckpt-1"),
+                               progress=False, extractor=extractor)
+    assert info["step"] == 1 and older["fid"] != first["fid"] and np.isfinite(older["fid"])
+
+
+def test_evaluate_fid_on_a_run_directory_every_checkpoint_and_its_one_line_errors(exported_dcgan, tmp_path, capsys):
+    run = run_of(exported_dcgan)
+    options = ["--inception-weights", "random", "--num-gen", "8", "--metrics", "fid,kid"]
+    assert evaluate.main(["fid", run, "--every-checkpoint", *options]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if line.startswith("step ")] == ["step 1:", "step 2:"]
+    assert len([line for line in lines if line.startswith("fid ")]) == 2
+    assert evaluate.main(["fid", run, "sample", "--num-real", "8", "--cache-dir", str(tmp_path / "cache"),
+                          *options]) == 0
+    assert "8 generated vs 8 real images at 16px" in capsys.readouterr().out
+    for bad, expected in ((["--trunc", "0.5"], "--trunc is for exported models"),
+                          (["--source", run], "--source is for exported models")):
+        assert evaluate.main(["fid", run, *options, *bad]) == 2
+        error = capsys.readouterr().err.strip()
+        assert "\n" not in error and expected in error
+    assert evaluate.main(["fid", exported_dcgan, *options]) == 2
+    assert capsys.readouterr().err.strip() == ("evaluate: error: pass REAL, the real images to compare with (a "
+                                               "folder, 'sample', a tfds name or an .npz)")
+    assert evaluate.main(["fid", exported_dcgan, "sample", "--every-checkpoint", *options]) == 2
+    assert "--every-checkpoint is for train.py run directories" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
