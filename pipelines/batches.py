@@ -206,12 +206,14 @@ def unpaired_batches(source_a, source_b, batch_size, load_size=286, crop_size=25
     return on_host(raw, transform, seed), steps
 
 
-def unpaired_crop_batches(source_a, source_b, batch_size, crop_size, scale=1.0, flip=True, cache=False, seed=0):
-    """Seed 004's batches {"a", "b"} float32 (B, crop, crop, 3) in [-1, 1]: random crops of
-    images of any size and aspect, each first resized by `scale` (the seed's "a resized,
-    lower-resolution version of the HD dataset for training", so that crops hold content)
-    and, if its short side is then below `crop_size`, up to it. `cache` keeps the resized
-    images in memory (for sources known to be small). Returns (dataset, steps_per_epoch)."""
+def unpaired_crop_pipeline(source_a, source_b, batch_size, crop_size, scale=1.0, flip=True, cache=False, seed=0):
+    """Seed 004's batches from images of any size and aspect. Raw batches {"a", "b"} uint8
+    (B, crop, crop, 3): random crops made on the host per element (the images differ in
+    size), each image first resized by `scale` (the seed's "a resized, lower-resolution
+    version of the HD dataset for training", so that crops hold content) and, if its short
+    side is then below `crop_size`, up to it; `cache` keeps the resized images in memory (for
+    sources known to be small). The transform flips A and B at random, separately, and
+    scales them to float32 [-1, 1]. Returns (raw batches, transform, steps_per_epoch)."""
 
     def load(example):
         image = convert_channels(example["image"], 3)
@@ -224,12 +226,24 @@ def unpaired_crop_batches(source_a, source_b, batch_size, crop_size, scale=1.0, 
 
         return tf.cond(factor < 1.0, resized("area"), lambda: tf.cond(factor > 1.0, resized("bicubic"), lambda: image))
 
-    def jitter(image, element_seed):
-        return to_unit_range(random_crop_flip([image], crop_size, element_seed, flip)[0])
+    def crop(image, element_seed):
+        return random_crop_flip([image], crop_size, element_seed, flip=False)[0]
 
-    pairs, steps = _unpaired(source_a, source_b, batch_size, load, jitter, 0 if cache else None, seed,
-                             whole_images=False)
-    return pairs.prefetch(tf.data.AUTOTUNE), steps
+    def transform(batch, draw):
+        return {key: to_unit_range(crop_flip([batch[key]], crop_size, draw, flip, salt)[0])
+                for key, salt in (("a", 0), ("b", 10))}
+
+    raw, steps = _unpaired(source_a, source_b, batch_size, load, crop, 0 if cache else None, seed,
+                           whole_images=False)
+    return raw, transform, steps
+
+
+def unpaired_crop_batches(source_a, source_b, batch_size, crop_size, scale=1.0, flip=True, cache=False, seed=0):
+    """`unpaired_crop_pipeline` on the host: {"a", "b"} float32 (B, crop, crop, 3) in [-1, 1];
+    returns (dataset, steps_per_epoch)."""
+    raw, transform, steps = unpaired_crop_pipeline(source_a, source_b, batch_size, crop_size, scale, flip, cache,
+                                                   seed)
+    return on_host(raw, transform, seed), steps
 
 
 def superres_pipeline(source, batch_size, scale=4, hr_crop=None, hr_size=256, seed=0):
@@ -263,34 +277,53 @@ def superres_batches(source, batch_size, scale=4, hr_crop=None, hr_size=256, see
     return on_host(*superres_pipeline(source, batch_size, scale, hr_crop, hr_size, seed), seed)
 
 
-def label_map_batches(source, batch_size, size, crop=None, flip=True, seed=0, shuffle=True):
+def label_map_pipeline(source, batch_size, size, crop=None, flip=True, seed=0):
     """pix2pixHD batches from {"label_map", ["instance_map"], "image"} examples (NVIDIA's
-    AlignedDataset): {"labels": int32 (B, H, W), ["instances": int32 (B, H, W)], "image":
-    float32 (B, H, W, 3) in [-1, 1]}. Everything is resized to size = (height, width) (label
-    and instance maps nearest, photos bicubic: NVIDIA's scale_width), then given the same
-    random crop (crop x crop; NVIDIA --fineSize) and horizontal flip; shuffle=False, flip=False
-    and no crop give every example once per pass in order (evaluation)."""
+    AlignedDataset). Raw batches, everything resized to size = (height, width) (label and
+    instance maps nearest, photos bicubic: NVIDIA's scale_width): {"label_map": int32
+    (B, H, W, 1), ["instance_map": int32 (B, H, W, 1): Cityscapes ids exceed 255], "image":
+    uint8 (B, H, W, 3)}. The transform gives the three the same random crop (crop x crop;
+    NVIDIA --fineSize) and horizontal flip and makes {"labels": int32 (B, h, w),
+    ["instances": int32 (B, h, w)], "image": float32 (B, h, w, 3) in [-1, 1]}. Returns
+    (raw batches, transform)."""
     _check_batch(source, batch_size)
+    height, width = size
+    keys, load = _label_map_loader(source, size)
+
+    def transform(batch, draw):
+        parts = crop_flip([batch[key] for key in keys], (crop, crop) if crop else (height, width), draw, flip)
+        return _label_batch_element(dict(zip(keys, parts)))
+
+    dataset = source.dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = _cache_shuffle_repeat(dataset, source.count, height * width * (3 + 4 * (len(keys) - 1)), seed)
+    return dataset.batch(batch_size, drop_remainder=True), transform
+
+
+def label_map_batches(source, batch_size, size, crop=None, flip=True, seed=0, shuffle=True):
+    """`label_map_pipeline` on the host: {"labels", ["instances"], "image"}; shuffle=False
+    gives every example once per pass in order, at `size`, without crop or flip (evaluation)."""
+    if shuffle:
+        return on_host(*label_map_pipeline(source, batch_size, size, crop, flip, seed), seed)
+    _check_batch(source, batch_size)
+    _, load = _label_map_loader(source, size)
+    dataset = source.dataset.map(lambda example: _label_batch_element(load(example)),
+                                 num_parallel_calls=tf.data.AUTOTUNE)
+    return _finish(dataset, batch_size)
+
+
+def _label_map_loader(source, size):
+    """(keys present, load): an example resized to size = (height, width), label and instance
+    maps nearest as int32, the photo bicubic as uint8 (NVIDIA's scale_width)."""
     height, width = size
     keys = [key for key in ("label_map", "instance_map", "image") if key in source.dataset.element_spec]
 
     def load(example):
         out = {key: tf.cast(tf.image.resize(example[key], [height, width], method="nearest"), tf.int32)
                for key in keys if key != "image"}
-        out["image"] = tf.cast(tf.round(resize(example["image"], [height, width])), tf.int32)
+        out["image"] = tf.cast(tf.round(resize(example["image"], [height, width])), tf.uint8)
         return out
 
-    def jitter(example, element_seed):
-        parts = random_crop_flip([example[key] for key in keys], (crop, crop) if crop else (height, width),
-                                 element_seed, flip)
-        return _label_batch_element(dict(zip(keys, parts)))
-
-    dataset = source.dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
-    if not shuffle:
-        return _finish(dataset.map(_label_batch_element), batch_size)
-    dataset = _cache_shuffle_repeat(dataset, source.count, height * width * 5 * 4, seed)
-    dataset = _with_seeds(dataset, seed).map(jitter, num_parallel_calls=tf.data.AUTOTUNE)
-    return _finish(dataset, batch_size)
+    return keys, load
 
 
 def _label_batch_element(example):

@@ -13,8 +13,8 @@ import tensorflow as tf
 from kgan import cli
 from kgan.models.base import AdversarialModel
 from kgan.systems import SYSTEMS
-from pipelines.batches import (edges2shoes_pipeline, on_host, paired_pipeline, superres_pipeline,
-                               unpaired_pipeline)
+from pipelines.batches import (edges2shoes_pipeline, label_map_pipeline, on_host, paired_pipeline,
+                               superres_pipeline, unpaired_crop_pipeline, unpaired_pipeline)
 from pipelines.sources import ImageSource, sample_photos_source
 
 SEED = 3
@@ -36,12 +36,33 @@ def pair_source(count=5, size=40):
     return ImageSource("pairs", dataset, count)
 
 
+def label_source(count=4, size=(20, 30)):
+    """pix2pixHD examples: label maps of 5 classes, instance ids above 255 (as Cityscapes')."""
+    generator = np.random.default_rng(4)
+    labels = generator.integers(0, 5, (count, *size, 1), dtype=np.uint8)
+    instances = (labels.astype(np.int32) * 1000 + generator.integers(0, 3, (count, *size, 1))).astype(np.int32)
+    images = generator.integers(0, 256, (count, *size, 3), dtype=np.uint8)
+    dataset = tf.data.Dataset.from_tensor_slices({"label_map": labels, "instance_map": instances, "image": images})
+    return ImageSource("label maps", dataset, count)
+
+
+def sized_source(offset, sizes=((40, 52), (33, 33), (61, 45))):
+    """Images of different sizes (the siamese GAN's photos)."""
+    generator = np.random.default_rng(offset)
+    images = [generator.integers(0, 256, (*size, 3), dtype=np.uint8) for size in sizes]
+    dataset = tf.data.Dataset.from_generator(lambda: ({"image": image} for image in images),
+                                             output_signature={"image": tf.TensorSpec([None, None, 3], tf.uint8)})
+    return ImageSource(f"sized {offset}", dataset, len(images))
+
+
 PIPELINES = {
     "pix2pix-ab": lambda: paired_pipeline(pair_source(), 2, load_size=40, crop_size=32, seed=SEED),
     "pix2pix-edges": lambda: edges2shoes_pipeline(photos(), 2, image_size=48, max_hints=20, seed=SEED),
     "cyclegan": lambda: unpaired_pipeline(image_source(1), image_source(2, 7), 2, 40, 32, seed=SEED)[:2],
     "srgan-crop": lambda: superres_pipeline(photos(), 3, scale=4, hr_crop=16, seed=SEED),
     "srgan-whole": lambda: superres_pipeline(photos(), 2, scale=4, hr_size=32, seed=SEED),
+    "pix2pixhd": lambda: label_map_pipeline(label_source(), 2, (20, 30), crop=16, seed=SEED),
+    "siamese": lambda: unpaired_crop_pipeline(sized_source(1), sized_source(2), 2, 32, scale=0.8, seed=SEED)[:2],
 }
 
 
@@ -77,7 +98,8 @@ def test_host_and_device_batches_are_equal_in_graph_and_xla(name):
     graph, xla = tf.function(model.prepare_batch), tf.function(model.prepare_batch, jit_compile=True)
     for step, batch in enumerate(raw.take(STEPS)):
         model.step.assign(step)
-        assert all(v.dtype == tf.uint8 for v in tf.nest.flatten(batch))
+        assert all(v.dtype == tf.uint8 or "map" in k for k, v in batch.items()) if isinstance(batch, dict) else \
+            batch.dtype == tf.uint8
         assert_equal_batches(host[step], graph(batch))
         assert_equal_batches(host[step], xla(batch))
     assert not np.array_equal(host[0][next(iter(host[0]))].numpy(), host[1][next(iter(host[1]))].numpy())
@@ -180,4 +202,4 @@ def test_cli_trains_with_device_transforms_and_refuses_them_without_per_image_wo
     assert cli.main(["--arch", "dcgan", "--transforms", "device", "--logdir", str(tmp_path / "x")]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         "train.py: error: --transforms device: the dcgan data has no per-image transforms to move (systems with "
-        "them: cyclegan, pix2pix, srgan)")
+        "them: cyclegan, pix2pix, pix2pixhd, siamese, srgan)")

@@ -145,6 +145,7 @@ class Pix2PixHDSystem(System):
     Config = Pix2PixHDConfig
     tiny = dict(label_nc=12, ngf=4, ndf=4, n_downsample_global=2, n_blocks_global=1, num_d=2, n_layers_d=2,
                 width=32, height=16, batch_size=2, vgg_loss=False)
+    device_transforms = True
 
     def check(self, config):
         if config.crop and (config.crop > config.width or config.crop > config.height):
@@ -195,12 +196,13 @@ class Pix2PixHDSystem(System):
         return cityscapes_source(config.data, split, config.instance)
 
     def training_data(self, config):
-        from pipelines.batches import label_map_batches
+        from pipelines.batches import label_map_pipeline, place
 
         source = self.source(config)
-        dataset = label_map_batches(source, config.batch_size, (config.height, config.width), config.crop,
-                                    config.flip, seed=config.seed)
-        return TrainingData(dataset, max(1, source.count // config.batch_size), (source,))
+        pipeline = label_map_pipeline(source, config.batch_size, (config.height, config.width), config.crop,
+                                      config.flip, seed=config.seed)
+        dataset, transform = place(*pipeline, config.seed, config.transforms)
+        return TrainingData(dataset, max(1, source.count // config.batch_size), (source,), transform=transform)
 
     def synthetic_batch(self, config):
         height, width = (config.crop, config.crop) if config.crop else (config.height, config.width)

@@ -73,6 +73,7 @@ class SiameseSystem(System):
     description = "siamese GAN of seed 004: G on S x S tiles, combo 2S x 2S for D, vector losses, HD by tiles"
     Config = SiameseConfig
     tiny = dict(tile_size=16, generator="resnet_6blocks", base_width=4, vec_len=8, batch_size=4)
+    device_transforms = True
 
     def check(self, config):
         # The U-Net halves S to 1 x 1 (S >= 32), a ResNet's bottleneck S / 4 is reflect-padded by 1, and the
@@ -103,14 +104,15 @@ class SiameseSystem(System):
                       steps_per_execution=run.steps_per_execution)
 
     def training_data(self, config):
-        from pipelines.batches import unpaired_crop_batches
+        from pipelines.batches import place, unpaired_crop_pipeline
         from pipelines.sources import SAMPLE_NAME
 
         source_a, source_b = domain_sources(config)
-        dataset, steps = unpaired_crop_batches(source_a, source_b, config.batch_size, 2 * config.tile_size,
-                                               config.train_scale, cache=config.data == SAMPLE_NAME,
-                                               seed=config.seed)
-        return TrainingData(dataset, steps, (source_a, source_b))
+        raw, transform, steps = unpaired_crop_pipeline(source_a, source_b, config.batch_size, 2 * config.tile_size,
+                                                       config.train_scale, cache=config.data == SAMPLE_NAME,
+                                                       seed=config.seed)
+        dataset, transform = place(raw, transform, config.seed, config.transforms)
+        return TrainingData(dataset, steps, (source_a, source_b), transform=transform)
 
     def synthetic_batch(self, config):
         side = 2 * config.tile_size
