@@ -142,3 +142,62 @@ def test_readme_stylegan2_training_commands(tmp_path, monkeypatch):
         size = expected["image_size"]
         assert next(iter(data.dataset)).shape == (expected["batch_size"], size, size, 3)
     assert options.export is None and cli.parse_options(shlex.split(paper256, comments=True)[2:]).export is not None
+
+
+# README commands that are not kgan's.
+NOT_KGAN = ("python3 -m pip install", "saved_model_cli ", "docker run ", "curl ")
+
+
+def all_bash_commands():
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", readme(), flags=re.S):
+        commands += [line for line in block.replace("\\\n", " ").splitlines()
+                     if line.strip() and not line.lstrip().startswith("#")]
+    return commands
+
+
+class Parsed(Exception):
+    """Raised by the patched parse_args: the command line parsed; nothing else runs."""
+
+
+def test_every_readme_command_parses_with_the_tool_it_names(tmp_path, monkeypatch):
+    """Every kgan command of every ```bash block, as written, goes through its tool's own
+    parser: `train.py` through `cli.parse_options` (flags, choices, the system's checks;
+    --resume lines against a run directory made for them), each `python3 -m kgan.X` through
+    X's argparse (parse_args stops the tool right after parsing). A renamed or removed flag,
+    a wrong choice or a tool that does not exist fails here, whatever the command needs to run."""
+    import argparse
+    import importlib
+
+    from kgan import cli
+
+    monkeypatch.chdir(tmp_path)
+    original = argparse.ArgumentParser.parse_args
+
+    def parse_only(self, args=None, namespace=None):
+        raise Parsed(original(self, args, namespace))
+
+    checked = 0
+    for line in all_bash_commands():
+        for command in (c.strip() for c in line.split("&&")):
+            if command.startswith(NOT_KGAN) or command == "python3 -m pytest -q":
+                continue
+            argv = shlex.split(command, comments=True)
+            if argv[:2] == ["python3", "train.py"]:
+                if "--resume" in argv:
+                    logdir = argv[argv.index("--logdir") + 1]
+                    os.makedirs(logdir, exist_ok=True)
+                    made = cli.parse_options(["--arch", "cgan", "--logdir", logdir])
+                    cli.save_options(made, made.config, 100)
+                try:
+                    cli.parse_options(argv[2:])
+                except SystemExit as exit:  # --help
+                    assert exit.code == 0, command
+            else:
+                assert argv[:2] == ["python3", "-m"] and argv[2].startswith("kgan."), command
+                monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_only)
+                with pytest.raises(Parsed):
+                    importlib.import_module(argv[2]).main(argv[3:])
+                monkeypatch.setattr(argparse.ArgumentParser, "parse_args", original)
+            checked += 1
+    assert checked >= 40
