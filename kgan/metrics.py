@@ -494,31 +494,28 @@ def run_statistics_path(logdir, count, extractor_identity):
     return os.path.join(logdir, "metrics", f"real-{count}-{extractor_identity[-16:]}.npz")
 
 
-def evaluate_run(logdir, real=None, metrics=METRICS, num_gen=10000, num_real=None, checkpoint=None,
+def evaluate_run(logdir, real=None, metrics=METRICS, num_gen=10000, num_real=None, checkpoints=(None,),
                  inception_weights="imagenet", image_size=None, data_dir=None, cache_dir=None, seed=0, progress=True,
                  extractor=None):
-    """Metrics of the generator of the train.py run in `logdir` at its latest checkpoint (or
-    the checkpoint path `checkpoint`), the images `train.py --metrics` scores: the model's
+    """Metrics of the generator of the train.py run in `logdir` at each of `checkpoints`
+    (paths; None: the latest), the images `train.py --metrics` scores: the model's
     `generated_images` of the run's own training batches (noise models: noise stateless in
     the batch index, the batch's labels, StyleGAN2's G_ema at psi 1; translation models:
     the batches' source images translated). REAL as `real_statistics`; None: the first
     `num_real` (default num_gen) real images of the same batches (`model.real_images`),
     cached in `run_statistics_path` (the file `train.py --metrics --metrics-num-gen N`
-    writes). Returns (results, info) as `evaluate_saved_model`, info["step"]
-    the checkpoint's step."""
+    writes). The model, its tf.functions and the real statistics are made once for all
+    checkpoints. Returns [(results, info)] as `evaluate_saved_model`, one per checkpoint,
+    info["step"] its step."""
     from kgan.cli import load_run
     from kgan.evaluate import restore_networks
     from pipelines.batches import on_host
 
-    started = time.time()
     system, config = load_run(logdir)
     model = system.build(config)
-    path = checkpoint or tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))
-    restore_networks(logdir, model, path)
     data = system.training_data(config)
     batches = data.dataset if data.transform is None else on_host(data.dataset, data.transform, config.seed)
     generated_images, real_images = tf.function(model.generated_images), tf.function(model.real_images)
-    fake_batches = generated_batches(generated_images, batches)
     probe = real_images(next(iter(batches)))
     image_size, channels = image_size or probe.shape[1], probe.shape[-1]
     extractor = extractor or inception_extractor(inception_weights)
@@ -531,10 +528,15 @@ def evaluate_run(logdir, real=None, metrics=METRICS, num_gen=10000, num_real=Non
         real_stats = real_statistics(real, extractor, image_size, channels, config.batch_size, num_real, data_dir,
                                      cache, progress)
         real_path = cache.last_path
-    results, info = _scores(real_stats, fake_batches, extractor, metrics, num_gen, image_size, real_path, seed,
-                            progress, started)
-    info["step"] = int(path.rsplit("-", 1)[-1])
-    return results, info
+    scored = []
+    for checkpoint in checkpoints:
+        started = time.time()
+        path = checkpoint or tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))
+        restore_networks(logdir, model, path)
+        results, info = _scores(real_stats, generated_batches(generated_images, batches), extractor, metrics, num_gen,
+                                image_size, real_path, seed, progress, started)
+        scored.append((results, dict(info, step=int(path.rsplit("-", 1)[-1]))))
+    return scored
 
 
 class MetricsCallback(keras.callbacks.Callback):
@@ -677,12 +679,9 @@ def run_fid(args):
                                  "batches (its labels, StyleGAN2's G_ema at psi 1)")
         from kgan.evaluate import kept_checkpoints
 
-        extractor = inception_extractor(weights)
         paths = [path for _, path in kept_checkpoints(args.model)] if args.every_checkpoint else [None]
-        for path in paths:
-            results, info = evaluate_run(args.model, args.real, metrics, args.num_gen, args.num_real, path,
-                                         image_size=args.image_size, data_dir=args.data_dir,
-                                         cache_dir=args.cache_dir, seed=args.seed, extractor=extractor)
+        for results, info in evaluate_run(args.model, args.real, metrics, args.num_gen, args.num_real, paths, weights,
+                                          args.image_size, args.data_dir, args.cache_dir, args.seed):
             print(f"step {info['step']}:")
             _print_results(results, info, args.precision)
         return

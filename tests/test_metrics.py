@@ -295,15 +295,15 @@ def test_evaluate_run_scores_its_checkpoints_on_its_own_batches_and_caches_the_r
     from kgan.metrics import run_statistics_path
 
     run, extractor = run_of(exported_dcgan), tiny_extractor()
-    first, info = evaluate_run(run, num_gen=16, progress=False, extractor=extractor)
+    ((first, info),) = evaluate_run(run, num_gen=16, progress=False, extractor=extractor)
     assert info["step"] == 2 and info["num_gen"] == info["num_real"] == 16 and info["image_size"] == 16
     assert info["real_statistics"] == run_statistics_path(run, 16, extractor.identity)
     written = os.stat(info["real_statistics"]).st_mtime_ns
-    again, _ = evaluate_run(run, num_gen=16, progress=False, extractor=extractor)
+    (older, older_info), (again, _) = evaluate_run(
+        run, num_gen=16, checkpoints=[os.path.join(run, "checkpoints", "ckpt-1"), None], progress=False,
+        extractor=extractor)
     assert again == first and os.stat(info["real_statistics"]).st_mtime_ns == written
-    older, info = evaluate_run(run, num_gen=16, checkpoint=os.path.join(run, "checkpoints", "ckpt-1"),
-                               progress=False, extractor=extractor)
-    assert info["step"] == 1 and older["fid"] != first["fid"] and np.isfinite(older["fid"])
+    assert older_info["step"] == 1 and older["fid"] != first["fid"] and np.isfinite(older["fid"])
 
 
 def test_evaluate_fid_on_a_run_directory_every_checkpoint_and_its_one_line_errors(exported_dcgan, tmp_path, capsys):
