@@ -17,6 +17,9 @@ from kgan.networks.pix2pixhd import feature_encoder, local_enhancer, multiscale_
 from kgan.networks.stylegan2 import StyleGAN2Generator, stylegan2_discriminator, stylegan2_generator
 from kgan.systems import SYSTEMS, TrainingData
 
+# every case of the `trained` fixture is built once: on one xdist worker, not on both.
+pytestmark = pytest.mark.xdist_group("keras_habits")
+
 
 def system_case(name):
     def make():

@@ -17,6 +17,9 @@ from pipelines.sources import cityscapes_source, label_folders_source, label_sam
 from test_system_contract import tiny_flags
 from kgan.systems import SYSTEMS
 
+# the two-stage run of the `stages` fixture is trained once: on one xdist worker, not on both.
+pytestmark = pytest.mark.xdist_group("pix2pixhd_system")
+
 PALETTE = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0]], np.uint8)
 
 

@@ -20,6 +20,9 @@ import time
 import numpy as np
 import pytest
 
+# the exports and the request worker are built once (module fixtures): on one xdist worker, not on both.
+pytestmark = pytest.mark.xdist_group("serving")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLASS_NAMES = ("face", "nonface")
 NUM_LABELS = 4  # pix2pixHD label ids

@@ -15,6 +15,9 @@ from kgan.networks.stylegan2 import stylegan2_generator
 from kgan.stylegan_tools import generator as sg
 from kgan.stylegan_tools.mixing import mix_grid, mix_ws, style_rows
 
+# the module fixtures (tiny G, upstream checkpoints) are built once: on one xdist worker.
+pytestmark = pytest.mark.xdist_group("stylegan_tools")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = dict(image_size=16, z_dim=32, w_dim=32, channel_base=256, channel_max=16, mapping_layers=2)
 
