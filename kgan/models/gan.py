@@ -29,7 +29,7 @@ def mode_seeking_ratio(noise, images):
     return mean_gap(noise) / (mean_gap(images) + 1e-5)
 
 
-def _paired_labels(labels):
+def paired_labels(labels):
     """labels with the batch's second half repeating the first half's (row batch - half + i
     takes row i's label), the pairs `mode_seeking_ratio` compares."""
     batch = tf.shape(labels)[0]
@@ -104,7 +104,7 @@ class GAN(AdversarialModel):
 
         noise_g, labels_g = self._latents(batch, noise, salt=2)
         if self.mode_seeking and labels_g is not None:
-            labels_g = _paired_labels(labels_g)
+            labels_g = paired_labels(labels_g)
         losses = {}
         with tf.GradientTape() as tape:
             fake = self.generator(self._g_inputs(noise_g, labels_g), training=training)

@@ -1,7 +1,7 @@
 """Conditional DCGAN of seed 002 (female / male faces): a 32-wide label embedding in G; D
 sees the label by projection (Miyato & Koyama 2018, the default) or by the seed's
 concatenation (`--conditioning concat`). On `--data mnist-sample` G also has class-conditional
-batch norm and the MSGAN mode-seeking term (`--conditional-norm`, `--mode-seeking 1`): without
+batch norm and the MSGAN mode-seeking term (`--conditional-norm`, `--mode-seeking 0.3`): without
 them G ignored its noise there (one image or two per digit)."""
 import dataclasses
 
@@ -27,7 +27,7 @@ class CGANConfig(DCGANConfig):
                                "image features", choices=CONDITIONINGS, before="concat")
     mode_seeking: float = option(None, "weight lambda of MSGAN's mode-seeking term (Mao et al. 2019): G also "
                                  "minimizes lambda * mean|z1 - z2| / mean|G(z1, y) - G(z2, y)| over pairs of samples "
-                                 "of one label; 0 = off (default: 1 on --data mnist-sample, else 0)", type=float,
+                                 "of one label; 0 = off (default: 0.3 on --data mnist-sample, else 0)", type=float,
                                  minimum=0, before=0.0)
     conditional_norm: bool = option(None, "class-conditional batch norm in G, a scale and offset per label (de Vries "
                                     "et al. 2017; Miyato & Koyama 2018) (default: on with --data mnist-sample, else "
@@ -38,7 +38,7 @@ class CGANConfig(DCGANConfig):
         object.__setattr__): on for mnist-sample, off otherwise."""
         digits = self.data == MNIST_SAMPLE_NAME
         if self.mode_seeking is None:
-            object.__setattr__(self, "mode_seeking", 1.0 if digits else 0.0)
+            object.__setattr__(self, "mode_seeking", 0.3 if digits else 0.0)
         if self.conditional_norm is None:
             object.__setattr__(self, "conditional_norm", digits)
 
