@@ -61,8 +61,9 @@ def add_arguments(parser, cls, group_title=None):
     for field in dataclasses.fields(cls):
         meta, kind, default = field.metadata, _value_type(field), field.default
         if kind is bool:
+            stated = "" if default is None else f" (default {'on' if default else 'off'})"  # None: the help states it
             target.add_argument(flag(field.name), action=argparse.BooleanOptionalAction, default=None,
-                                help=f"{meta['help']} (default {'on' if default else 'off'})")
+                                help=f"{meta['help']}{stated}")
         else:
             target.add_argument(flag(field.name), type=kind, choices=meta.get("choices"), default=None,
                                 metavar=meta.get("metavar"),

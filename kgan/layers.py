@@ -224,3 +224,47 @@ class NearestUpsampleConv2D(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters}
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class ConditionalBatchNormalization(keras.layers.Layer):
+    """Class-conditional batch norm (de Vries et al. 2017, "Modulating early visual processing
+    by language"; Miyato & Koyama 2018, "cGANs with projection discriminator", in G):
+    `BatchNormalization(center=False, scale=False)`, then a per-class scale and offset looked
+    up from two label embeddings, gamma initialized to 1 and beta to 0.
+
+    [x (B, ..., C), labels (B,) int] -> (B, ..., C). synchronized: batch statistics
+    all-reduced across the replicas of a `tf.distribute` strategy (norm "sync_batch");
+    momentum / epsilon as `norm_layer`'s. Weights: gamma and beta (num_classes, C), and the
+    normalization's moving mean and variance (C each, not trainable)."""
+
+    def __init__(self, num_classes, momentum=0.9, epsilon=1e-5, synchronized=False, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = int(num_classes)
+        self.momentum, self.epsilon, self.synchronized = float(momentum), float(epsilon), bool(synchronized)
+        self.normalization = keras.layers.BatchNormalization(
+            momentum=self.momentum, epsilon=self.epsilon, center=False, scale=False,
+            synchronized=self.synchronized, dtype=self.dtype_policy, name="normalization")
+
+    def build(self, input_shape):
+        features_shape, _ = input_shape
+        channels = features_shape[-1]
+        self.normalization.build(features_shape)
+        self.gamma = self.add_weight(name="gamma", shape=(self.num_classes, channels), initializer="ones")
+        self.beta = self.add_weight(name="beta", shape=(self.num_classes, channels), initializer="zeros")
+
+    def call(self, inputs, training=None):
+        features, labels = inputs
+        normalized = self.normalization(features, training=training)
+        shape = [-1] + [1] * (len(features.shape) - 2) + [features.shape[-1]]
+        labels = keras.ops.cast(labels, "int32")
+        gamma = keras.ops.reshape(keras.ops.take(self.gamma, labels, axis=0), shape)
+        beta = keras.ops.reshape(keras.ops.take(self.beta, labels, axis=0), shape)
+        return normalized * keras.ops.cast(gamma, normalized.dtype) + keras.ops.cast(beta, normalized.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "momentum": self.momentum,
+                "epsilon": self.epsilon, "synchronized": self.synchronized}

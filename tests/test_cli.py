@@ -83,6 +83,29 @@ def test_conditional_export_takes_labels(tmp_path):
     np.testing.assert_allclose(images, model.generator([noise, labels], training=False).numpy(), atol=1e-5)
 
 
+def test_cgan_mode_seeking_and_conditional_norm_default_on_for_mnist_sample_only(tmp_path):
+    """Resolved from --data into options.json; a run saved before the options reads them off."""
+    from kgan.config import from_dict
+    from kgan.systems.cgan import CGANConfig
+
+    assert (CGANConfig(data="mnist-sample").mode_seeking, CGANConfig(data="mnist-sample").conditional_norm) == (0.3,
+                                                                                                              True)
+    assert (CGANConfig(data="sample").mode_seeking, CGANConfig(data="sample").conditional_norm) == (0.0, False)
+    assert CGANConfig(data="mnist-sample", mode_seeking=0.0, conditional_norm=False).mode_seeking == 0.0
+    old = from_dict(CGANConfig, {"data": "mnist-sample", "conditioning": "projection"})
+    assert (old.mode_seeking, old.conditional_norm) == (0.0, False)
+    logdir = str(tmp_path / "run")
+    model = run_train(["--arch", "cgan", "--data", "mnist-sample", "--steps", "2", "--logdir", logdir, "--channels",
+                       "1", *TINY])
+    with open(os.path.join(logdir, "options.json")) as f:
+        saved = json.load(f)["config"]
+    assert (saved["mode_seeking"], saved["conditional_norm"]) == (0.3, True)
+    assert model.mode_seeking == 0.3 and "mode_seeking" in model.loss_names
+    assert type(model.generator.get_layer("up_0_norm")).__name__ == "ConditionalBatchNormalization"
+    with pytest.raises(cli.UsageError, match="--conditional-norm needs batch norm in G"):
+        cli.parse_options(["--arch", "cgan", "--conditional-norm", "--norm", "instance"])
+
+
 def test_resume_continues_the_step_count_from_the_saved_weights(tmp_path):
     logdir = str(tmp_path / "run")
     first = run_train(["--arch", "gan", "--steps", "6", "--checkpoint-every", "3", "--logdir", logdir,

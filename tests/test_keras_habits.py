@@ -21,10 +21,10 @@ from kgan.systems import SYSTEMS, TrainingData
 pytestmark = pytest.mark.xdist_group("keras_habits")
 
 
-def system_case(name):
+def system_case(name, **options):
     def make():
         system = SYSTEMS[name]
-        config = system.with_data(system.Config(**system.tiny), TrainingData(None, 1, (), ("a", "b")))
+        config = system.with_data(system.Config(**system.tiny, **options), TrainingData(None, 1, (), ("a", "b")))
         model = system.build(config)
         system.compile(model, config, cli.RunOptions(), steps_per_epoch=1)
         return model, system.synthetic_batch(config)
@@ -53,7 +53,8 @@ def pix2pixhd_case():
 
 
 CASES = {**{name: system_case(name) for name in sorted(SYSTEMS)}, "stylegan2": stylegan2_case,
-         "pix2pixhd": pix2pixhd_case}
+         "pix2pixhd": pix2pixhd_case,
+         "cgan_conditional_norm_mode_seeking": system_case("cgan", conditional_norm=True, mode_seeking=1.0)}
 
 
 def dataset(batch):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgan.layers import norm_layer
+from kgan.layers import ConditionalBatchNormalization, norm_layer
 from kgan.networks import (
     build_discriminator,
     build_generator,
@@ -84,6 +84,65 @@ def test_labels_change_the_conditional_generator_output():
     a = generator([noise, tf.constant([0])]).numpy()
     b = generator([noise, tf.constant([1])]).numpy()
     assert np.abs(a - b).max() > 0.1 * np.abs(a).max()
+
+
+def test_conditional_norm_generator_has_a_scale_and_offset_per_class():
+    """--conditional-norm: each of G's batch norms (widths 32, 16, 8 at 32x32, base 8) loses
+    its own gamma and beta (2 C) for a (10, C) gamma and beta; the moving statistics stay."""
+    plain = dcgan_generator(image_size=32, base_width=8, num_classes=10)
+    conditional = dcgan_generator(image_size=32, base_width=8, num_classes=10, conditional_norm=True)
+    widths = (32, 16, 8)
+    assert trainable_count(conditional) == trainable_count(plain) - 2 * sum(widths) + 2 * 10 * sum(widths)
+    assert conditional.count_params() - trainable_count(conditional) == 2 * sum(widths)
+    for i, width in enumerate(widths):
+        layer = conditional.get_layer(f"up_{i}_norm")
+        assert isinstance(layer, ConditionalBatchNormalization)
+        assert layer.gamma.shape == layer.beta.shape == (10, width)
+        assert layer.output.shape == (None, 4 * 2**i, 4 * 2**i, width)
+    labels = tf.constant([0, 9], tf.int32)
+    assert conditional([tf.zeros((2, 100)), labels]).shape == (2, 32, 32, 3)
+
+
+def test_conditional_batch_norm_applies_each_rows_class_scale_and_offset():
+    """Both halves of the batch hold the same features, one label per half: batch statistics,
+    then gamma[label] and beta[label]."""
+    features = tf.random.stateless_normal((4, 3, 3, 2), [3, 4]) * 2.0 + 1.0
+    features = tf.concat([features, features], 0)
+    labels = tf.constant([0] * 4 + [1] * 4, tf.int32)
+    layer = ConditionalBatchNormalization(2)
+    layer([features, labels])
+    layer.gamma.assign([[1.0, 2.0], [-0.5, 3.0]])
+    layer.beta.assign([[0.0, 0.1], [1.0, -2.0]])
+    out = layer([features, labels], training=True).numpy()
+    x = features.numpy()
+    normalized = (x - x.mean((0, 1, 2))) / np.sqrt(x.var((0, 1, 2)) + 1e-5)
+    gamma, beta = layer.gamma.numpy()[labels.numpy()], layer.beta.numpy()[labels.numpy()]
+    np.testing.assert_allclose(out, normalized * gamma[:, None, None] + beta[:, None, None], atol=1e-4)
+    assert np.abs(out[:4] - out[4:]).min() > 1e-3
+
+
+def test_conditional_batch_norm_config_round_trip_and_sync_batch_uses_the_global_batch(mirrored):
+    layer = ConditionalBatchNormalization(3, momentum=0.8, synchronized=True, name="cbn")
+    again = ConditionalBatchNormalization.from_config(layer.get_config())
+    assert again.get_config() == layer.get_config() and again.normalization.synchronized
+    features = tf.random.stateless_normal((8, 2, 2, 4), [5, 6]) + tf.range(8, dtype=tf.float32)[:, None, None, None]
+    labels = tf.range(8, dtype=tf.int32) % 3
+    expected = ConditionalBatchNormalization(3)([features, labels], training=True).numpy()
+    with mirrored.scope():
+        synced = ConditionalBatchNormalization(3, synchronized=True)
+        synced.build((features.shape, labels.shape))
+    data = mirrored.experimental_distribute_dataset(
+        tf.data.Dataset.from_tensor_slices((features, labels)).batch(8))
+    outputs = mirrored.run(lambda x, y: synced([x, y], training=True), args=next(iter(data)))
+    np.testing.assert_allclose(np.concatenate([t.numpy() for t in mirrored.experimental_local_results(outputs)]),
+                               expected, atol=1e-4)
+
+
+def test_conditional_norm_needs_labels_and_batch_norm():
+    with pytest.raises(ValueError, match="conditional_norm needs num_classes"):
+        dcgan_generator(image_size=8, base_width=4, conditional_norm=True)
+    with pytest.raises(ValueError, match="norm 'batch' or 'sync_batch'"):
+        dcgan_generator(image_size=8, base_width=4, num_classes=2, norm="instance", conditional_norm=True)
 
 
 @pytest.mark.parametrize("size", [8, 32, 128])

@@ -211,7 +211,7 @@ def build_and_export(folder):
     export(GAN(generator, build_discriminator("mlp", **mlp)), "gan", {"": noise(generator, False)})
     for name, classes in (("dcgan", None), ("cgan", 2)):
         dcgan = dict(image_size=16, base_width=8, num_classes=classes)
-        generator = build_generator("dcgan", **dcgan)
+        generator = build_generator("dcgan", **dcgan, conditional_norm=bool(classes))  # cgan: mnist-sample's G
         model = GAN(generator, build_discriminator("dcgan", **dcgan), num_classes=classes,
                     class_names=classes and CLASS_NAMES)
         export(model, name, {"": noise(generator, bool(classes))})

@@ -1,9 +1,11 @@
 """The adversarial core under model.fit, mixed precision, XLA and tf.distribute."""
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from kgan.models import GAN
+from kgan.models.gan import mode_seeking_ratio, paired_labels
 from kgan.networks import dcgan_discriminator, dcgan_generator
 from pipelines.batches import image_batches
 from pipelines.sources import sample_source
@@ -45,6 +47,43 @@ def test_fit_in_a_users_script_with_their_own_callback():
     assert int(model.step) == 6
     generated = model.predict([np.zeros((4, 100), np.float32), np.arange(4, dtype=np.int32) % 3], verbose=0)
     assert generated.shape == (4, 16, 16, 3)
+
+
+def test_mode_seeking_ratio_is_finite_and_falls_as_the_paired_outputs_differ_more():
+    """MSGAN: mean|z1 - z2| / (mean|G(z1) - G(z2)| + 1e-5), row i paired with row i + B/2."""
+    noise = tf.constant([[0.0, 0.0], [1.0, -1.0], [2.0, 0.0], [1.0, 1.0]])  # |z1 - z2| means 1
+    base = tf.zeros((4, 2, 2, 1))
+    ratios = []
+    for gap in (0.0, 0.01, 0.1, 1.0):
+        images = tf.concat([base[:2], base[2:] + gap], 0)
+        ratios.append(float(mode_seeking_ratio(noise, images)))
+    assert all(np.isfinite(ratios)) and ratios[0] == pytest.approx(1e5, rel=1e-3)
+    assert ratios == sorted(ratios, reverse=True) and ratios[-1] == pytest.approx(1.0, rel=1e-4)
+    # Only the pairs count: rows 0 and 1 differ, but each row equals its partner.
+    images = tf.constant([0.0, 1.0, 0.0, 1.0])[:, None, None, None] * tf.ones((4, 2, 2, 1))
+    assert float(mode_seeking_ratio(noise, images)) == pytest.approx(1e5, rel=1e-3)
+    assert float(mode_seeking_ratio(noise[:1], base[:1])) == 0.0
+
+
+def test_paired_labels_repeat_the_first_half_in_the_second():
+    assert paired_labels(tf.constant([3, 1, 4, 1])).numpy().tolist() == [3, 1, 3, 1]
+    assert paired_labels(tf.constant([3, 1, 4, 1, 5])).numpy().tolist() == [3, 1, 4, 3, 1]
+
+
+def test_conditional_norm_and_mode_seeking_train_with_finite_losses():
+    generator = dcgan_generator(image_size=16, base_width=8, num_classes=3, conditional_norm=True)
+    discriminator = dcgan_discriminator(image_size=16, base_width=8, num_classes=3, conditioning="projection")
+    model = GAN(generator, discriminator, num_classes=3, mode_seeking=1.0)
+    assert model.loss_names == ("d_loss", "g_loss", "d_real", "d_fake", "mode_seeking")
+    model.compile(adam(), adam())
+    labels = np.arange(32, dtype=np.int32) % 3
+    data = tf.data.Dataset.from_tensor_slices((random_images(32), labels)).batch(8, drop_remainder=True)
+    history = model.fit(data.repeat(), epochs=3, steps_per_epoch=2, verbose=0, shuffle=False)
+    assert all(np.isfinite(values).all() for values in history.history.values())
+    assert min(history.history["mode_seeking"]) > 0
+    assert all(g >= m for g, m in zip(history.history["g_loss"], history.history["mode_seeking"]))
+    gammas = [generator.get_layer(f"up_{i}_norm").gamma.numpy() for i in range(2)]
+    assert all(np.abs(g - 1).max() > 0 for g in gammas)  # the per-class scales were trained
 
 
 def test_noise_differs_across_steps_and_replicas_and_replays_from_the_step(mirrored):

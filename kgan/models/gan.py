@@ -12,6 +12,30 @@ def _name_each_label(class_names, num_classes):
     return tuple(str(name) for name in class_names)
 
 
+def mode_seeking_ratio(noise, images):
+    """MSGAN's mode-seeking term (Mao et al. 2019, "Mode Seeking Generative Adversarial
+    Networks for Diverse Image Synthesis"): mean|z1 - z2| / (mean|G(z1) - G(z2)| + 1e-5), the
+    pairs being row i of the batch's first half and row i of its second half (row `batch // 2`
+    of an odd batch is left out; a batch of one gives 0). Large when distinct noise gives
+    near-equal images: G minimizing it is pushed to use its noise."""
+    batch = tf.shape(noise)[0]
+    half = batch // 2
+
+    def mean_gap(x):
+        x = tf.cast(x, tf.float32)
+        gap = tf.abs(x[:half] - x[batch - half:])
+        return tf.reduce_sum(gap) / tf.maximum(tf.cast(tf.size(gap), tf.float32), 1.0)
+
+    return mean_gap(noise) / (mean_gap(images) + 1e-5)
+
+
+def paired_labels(labels):
+    """labels with the batch's second half repeating the first half's (row batch - half + i
+    takes row i's label), the pairs `mode_seeking_ratio` compares."""
+    batch = tf.shape(labels)[0]
+    return tf.concat([labels[:batch - batch // 2], labels[:batch // 2]], 0)
+
+
 class GAN(AdversarialModel):
     """Unconditional (num_classes=None) or label-conditional GAN.
 
@@ -21,16 +45,26 @@ class GAN(AdversarialModel):
     class_names: what each label means (`ImageSource.class_names`), written into the export.
     Each step, as seed 002: D on real (target 1) and detached fake (target 0) with fresh
     noise (and random labels), then G with new noise against target 1.
+    mode_seeking lambda > 0 (MSGAN, Mao et al. 2019): in G's step the second half of the
+    batch takes the first half's labels with its own noise, and G minimizes
+    g_loss = adversarial + lambda * `mode_seeking_ratio` (logged as "mode_seeking", without
+    lambda). Under a distribution strategy the pairs and the ratio are per replica (each
+    replica pairs the rows of its own batch).
     """
 
-    loss_names = ("d_loss", "g_loss", "d_real", "d_fake")
+    base_loss_names = ("d_loss", "g_loss", "d_real", "d_fake")
 
-    def __init__(self, generator, discriminator, latent_dim=100, num_classes=None, class_names=None, seed=0,
-                 **kwargs):
+    def __init__(self, generator, discriminator, latent_dim=100, num_classes=None, class_names=None, mode_seeking=0.0,
+                 seed=0, **kwargs):
+        self.mode_seeking = float(mode_seeking)
         super().__init__(generator, discriminator, seed=seed, **kwargs)
         self.latent_dim = int(latent_dim)
         self.num_classes = num_classes
         self.class_names = None if class_names is None else _name_each_label(class_names, num_classes)
+
+    @property
+    def loss_names(self):
+        return self.base_loss_names + (("mode_seeking",) if self.mode_seeking else ())
 
     def _unpack(self, data):
         if isinstance(data, dict):
@@ -69,13 +103,19 @@ class GAN(AdversarialModel):
             self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
 
         noise_g, labels_g = self._latents(batch, noise, salt=2)
+        if self.mode_seeking and labels_g is not None:
+            labels_g = paired_labels(labels_g)
+        losses = {}
         with tf.GradientTape() as tape:
             fake = self.generator(self._g_inputs(noise_g, labels_g), training=training)
             g_loss = self.gan_loss.generator(self.discriminator(self._d_inputs(fake, labels_g), training=training))
+            if self.mode_seeking:
+                losses["mode_seeking"] = mode_seeking_ratio(noise_g, fake)
+                g_loss = g_loss + self.mode_seeking * losses["mode_seeking"]
         if training:
             self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
 
-        return dict(d_loss=d_loss, g_loss=g_loss, d_real=d_real, d_fake=d_fake)
+        return dict(d_loss=d_loss, g_loss=g_loss, d_real=d_real, d_fake=d_fake, **losses)
 
     def real_images(self, batch):
         return to_uint8(self._unpack(batch)[0])

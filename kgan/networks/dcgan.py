@@ -8,7 +8,7 @@ import math
 
 import keras
 
-from kgan.layers import KERNEL_INIT, norm_layer
+from kgan.layers import KERNEL_INIT, ConditionalBatchNormalization, norm_layer
 
 CONDITIONINGS = ("concat", "projection")
 _HIDDEN = 100  # width of the conditional head's hidden layer (seed 002)
@@ -42,6 +42,7 @@ def dcgan_generator(
     norm="batch",
     num_classes=None,
     embed_dim=32,
+    conditional_norm=False,
     name="generator",
 ):
     """Noise (B, latent_dim) [and labels (B,) int32] -> images (B, S, S, channels) in [-1, 1].
@@ -49,7 +50,13 @@ def dcgan_generator(
     Seed 002: ConvTranspose 4x4 valid to 4x4x(8*base), then stride-2 4x4 transposed convs
     halving the width, BatchNorm + ReLU, no bias, tanh. With num_classes, a label embedding
     of embed_dim (seed: 32) is concatenated to the noise (conditional GAN).
+    conditional_norm (with num_classes and norm "batch" / "sync_batch"): each batch norm is
+    class-conditional, its scale and offset looked up per label (`ConditionalBatchNormalization`:
+    de Vries et al. 2017; Miyato & Koyama 2018), as well as the label at the input.
     """
+    if conditional_norm and (not num_classes or norm not in ("batch", "sync_batch")):
+        raise ValueError(f"conditional_norm needs num_classes and norm 'batch' or 'sync_batch', got "
+                         f"num_classes={num_classes}, norm={norm!r}")
     stages = _stages(image_size)
     noise = keras.Input((latent_dim,), name="noise")
     inputs, x = [noise], noise
@@ -69,9 +76,13 @@ def dcgan_generator(
             kernel_initializer=KERNEL_INIT,
             name=f"up_{i}",
         )(x)
-        normalization = norm_layer(norm, name=f"up_{i}_norm")
-        if normalization is not None:
-            x = normalization(x)
+        if conditional_norm:
+            x = ConditionalBatchNormalization(num_classes, synchronized=norm == "sync_batch", name=f"up_{i}_norm")(
+                [x, labels])
+        else:
+            normalization = norm_layer(norm, name=f"up_{i}_norm")
+            if normalization is not None:
+                x = normalization(x)
         x = keras.layers.ReLU(name=f"up_{i}_relu")(x)
     x = keras.layers.Conv2DTranspose(
         channels, 4, strides=2, padding="same", use_bias=False, kernel_initializer=KERNEL_INIT, name="to_rgb"

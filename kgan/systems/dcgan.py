@@ -21,10 +21,10 @@ class DCGANSystem(System):
     def check(self, config):
         power_of_two(config.image_size, 8, "--image-size")
 
-    def networks(self, config, replicas, num_classes=None, **discriminator_options):
+    def networks(self, config, replicas, num_classes=None, generator_options=None, **discriminator_options):
         common = dict(image_size=config.image_size, channels=config.channels, base_width=config.base_width,
                       norm=resolve_norm(config.norm, "batch", replicas), num_classes=num_classes)
-        return (dcgan_generator(latent_dim=config.latent_dim, **common),
+        return (dcgan_generator(latent_dim=config.latent_dim, **common, **(generator_options or {})),
                 dcgan_discriminator(**common, **discriminator_options))
 
     def build(self, config, replicas=1):
