@@ -331,6 +331,10 @@ def train(options):
 
         batches = data.dataset if data.transform is None else on_host(data.dataset, data.transform, config.seed)
         callbacks.append(metrics_callback(model, batches, run, options.logdir, config.seed))
+    sharding = tf.data.Options()
+    # Every multi_worker worker makes each global batch and keeps its replicas' rows of it.
+    sharding.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    dataset = data.dataset.with_options(sharding)
     start = 0
     for phase in system.phases(config):
         length = phase.length(steps_per_epoch)
@@ -342,7 +346,7 @@ def train(options):
         model.set_phase(phase.name)
         try:
             model.fit(
-                data.dataset,
+                dataset,
                 epochs=math.ceil(until / steps_per_epoch),
                 steps_per_epoch=steps_per_epoch,
                 initial_epoch=step // steps_per_epoch,
