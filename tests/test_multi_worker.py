@@ -64,9 +64,7 @@ def network_tensors(checkpoint):
     return {k: reader.get_tensor(k) for k in keys}
 
 
-@pytest.mark.parametrize("arch", ["dcgan", pytest.param("pix2pix", marks=pytest.mark.xfail(
-    strict=True, reason="measured 2026-12-02: pix2pix under multi_worker fails in fit converting its dict batch "
-    "to a Tensor"))])
+@pytest.mark.parametrize("arch", ["dcgan", "pix2pix"])
 def test_two_worker_step_equals_the_one_process_step(arch, tmp_path):
     workers = start_workers(arch, tmp_path / "two", "--steps", "1")
     single = subprocess.run(train_command(arch, tmp_path / "one", "--steps", "1"), capture_output=True, text=True,
