@@ -81,8 +81,6 @@ def test_two_worker_step_equals_the_one_process_step(arch, tmp_path):
         np.testing.assert_array_equal(worker_copy[key], two[key])
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-02: with its peer SIGKILLed the surviving worker exits 1, "
-                   "but its stderr ends at the progress bar without the one-line 'lost a worker' message")
 def test_a_killed_worker_is_one_line_and_the_run_resumes(tmp_path):
     logdir = tmp_path / "run"
     workers = start_workers("dcgan", logdir, "--steps", "100000", "--checkpoint-every", "5")
