@@ -103,7 +103,13 @@ class ProgressBar(keras.callbacks.Callback):
             self._bar.set_postfix({k: f"{float(v):.3f}" for k, v in logs.items()}, refresh=False)
 
     def on_train_end(self, logs=None):
-        self._bar.close()
+        self.close()
+
+    def close(self):
+        """Ends the bar's line on stderr; train.py calls it when `fit` raises (no
+        on_train_end), so the message it prints then is a line of its own."""
+        if self._bar is not None:
+            self._bar.close()
 
 
 class SkippedFilesReport(keras.callbacks.Callback):

@@ -320,10 +320,11 @@ def train(options):
         save_options(options, config, total_steps)
     print(f"{system.name} on {names}: steps {model.completed_steps} -> {total_steps}, batch {config.batch_size}, "
           f"{config.precision}, {strategy.num_replicas_in_sync} replica(s), logdir {options.logdir}", file=sys.stderr)
+    progress = ProgressBar(total_steps)
     callbacks = [
         TensorBoardLogger(own_logdir, run.log_every, run.sample_every, sample_batch=model.prepare_batch(sample_batch)),
         CheckpointCallback(checkpointer, run.checkpoint_every),
-        ProgressBar(total_steps),
+        progress,
     ]
     callbacks += [SkippedFilesReport(s.counter, s.name) for s in data.sources if s.counter is not None]
     if run.metrics:
@@ -331,6 +332,10 @@ def train(options):
 
         batches = data.dataset if data.transform is None else on_host(data.dataset, data.transform, config.seed)
         callbacks.append(metrics_callback(model, batches, run, options.logdir, config.seed))
+    sharding = tf.data.Options()
+    # Every multi_worker worker makes each global batch and keeps its replicas' rows of it.
+    sharding.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    dataset = data.dataset.with_options(sharding)
     start = 0
     for phase in system.phases(config):
         length = phase.length(steps_per_epoch)
@@ -342,7 +347,7 @@ def train(options):
         model.set_phase(phase.name)
         try:
             model.fit(
-                data.dataset,
+                dataset,
                 epochs=math.ceil(until / steps_per_epoch),
                 steps_per_epoch=steps_per_epoch,
                 initial_epoch=step // steps_per_epoch,
@@ -352,13 +357,15 @@ def train(options):
             )
         except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError,
                 tf.errors.CancelledError) as error:  # what the surviving workers' collectives raise
+            progress.close()
             if run.strategy != "multi_worker":
                 raise
             raise WorkerLost(f"lost a worker of the multi_worker run ({_lost_worker_reason(error)}): restart every "
                              f"worker with python train.py --resume --logdir {options.logdir}") from None
         except KeyboardInterrupt:
+            progress.close()
             path = checkpointer.save()
-            print(f"\ninterrupted at step {model.completed_steps}: saved {path}; continue with "
+            print(f"interrupted at step {model.completed_steps}: saved {path}; continue with "
                   f"python train.py --resume --logdir {options.logdir}", file=sys.stderr)
             raise
     if options.export and chief:

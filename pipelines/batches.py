@@ -2,9 +2,10 @@
 
 Policy, the same for all: decode -> deterministic resize -> cache in memory when the
 resized source fits in `CACHE_BYTES` -> shuffle (buffer min(count, 10000), reshuffled
-each pass) -> repeat -> batch with drop_remainder (static shapes for XLA and
-`tf.distribute`) -> the random per-image transform -> prefetch. The results are plain
-`tf.data.Dataset`s that `fit` and `strategy.experimental_distribute_dataset` shard.
+each pass) -> repeat, one stream whatever the iterator -> batch with drop_remainder
+(static shapes for XLA and `tf.distribute`) -> the random per-image transform ->
+prefetch. The results are plain `tf.data.Dataset`s that `fit` and
+`strategy.experimental_distribute_dataset` shard.
 
 Where the random transform runs is a choice (`--transforms`). A `*_pipeline` function
 returns the uint8 batches before it and the transform itself, `transform(raw batch, draw)`,
@@ -38,16 +39,25 @@ def _check_batch(source, batch_size):
 
 
 def _cache_shuffle_repeat(dataset, count, bytes_per_example, seed, shuffle=True):
+    """Endless passes over `dataset` (cached if it fits), each shuffled anew. The stream is a
+    function of the seed alone, so every iterator of it starts with the same batches: fit's,
+    the sample batch's, and each multi_worker worker's, which takes its rows of those global
+    batches. (A seeded `shuffle(reshuffle_each_iteration=True)` draws every new iterator's
+    order from one generator its iterators share, so the fit of a multi_worker run, for which
+    Keras makes one more iterator, started at another batch than the one-process fit; built
+    inside `flat_map`, the shuffle gets a generator of its own per iterator.)"""
     if bytes_per_example is not None and count * bytes_per_example <= CACHE_BYTES:
         dataset = dataset.cache()
-    if shuffle:
-        dataset = dataset.shuffle(min(count, SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
-    return dataset.repeat()
+    if not shuffle:
+        return dataset.repeat()
+    return tf.data.Dataset.range(1).flat_map(
+        lambda _: dataset.shuffle(min(count, SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True).repeat())
 
 
 def _with_seeds(dataset, seed):
-    """Pairs every element with its own stateless seed, shape [2] int64."""
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    """Pairs every element with its own stateless seed, shape [2] int64: the same seeds for
+    every iterator (see `_cache_shuffle_repeat`)."""
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=False).batch(2)
     return tf.data.Dataset.zip((dataset, seeds))
 
 

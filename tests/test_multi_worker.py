@@ -64,11 +64,6 @@ def network_tensors(checkpoint):
     return {k: reader.get_tensor(k) for k in keys}
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-02, after the seeded initializers (kgan.layers.SeededNormal): "
-                   "the two runs now start from equal weights, but after one dcgan step 50 of the 192 elements of the "
-                   "first kernel differ by up to 4.0e-4 = 2 lr (Adam's first step is +-lr: opposite signs), so the "
-                   "gradients differ (suspect: the global batch the two workers see under tf.data's DATA auto-shard); "
-                   "pix2pix under multi_worker fails in fit converting its dict batch to a Tensor")
 @pytest.mark.parametrize("arch", ["dcgan", "pix2pix"])
 def test_two_worker_step_equals_the_one_process_step(arch, tmp_path):
     workers = start_workers(arch, tmp_path / "two", "--steps", "1")
@@ -86,8 +81,6 @@ def test_two_worker_step_equals_the_one_process_step(arch, tmp_path):
         np.testing.assert_array_equal(worker_copy[key], two[key])
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-02: with its peer SIGKILLed the surviving worker exits 1, "
-                   "but its stderr ends at the progress bar without the one-line 'lost a worker' message")
 def test_a_killed_worker_is_one_line_and_the_run_resumes(tmp_path):
     logdir = tmp_path / "run"
     workers = start_workers("dcgan", logdir, "--steps", "100000", "--checkpoint-every", "5")

@@ -342,6 +342,17 @@ class AdversarialModel(keras.Model):
         first = _first_batch(x)
         self.check_batch(None if first is None else self.prepare_batch(first))
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Keras (3.15, TF trainer) builds an unbuilt model from a first batch; under a
+        tf.distribute strategy it reads that batch from an extra iterator of the data and
+        averages it across replicas with `strategy.reduce`, which under
+        MultiWorkerMirroredStrategy takes no dict batch (pix2pix: "Attempt to convert a value
+        ({'source': PerReplica...}) to a Tensor"). Every network here is built when the model
+        is made, so no batch is read unless a layer is not built."""
+        if iterator is not None and all(layer.built for layer in self._flatten_layers()):
+            iterator = None
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def fit(self, x=None, *args, **kwargs):
         self._check_first_batch(x)
         self._check_first_batch(kwargs.get("validation_data"))
