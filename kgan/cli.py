@@ -328,10 +328,7 @@ def train(options):
     ]
     callbacks += [SkippedFilesReport(s.counter, s.name) for s in data.sources if s.counter is not None]
     if run.metrics:
-        from pipelines.batches import on_host
-
-        batches = data.dataset if data.transform is None else on_host(data.dataset, data.transform, config.seed)
-        callbacks.append(metrics_callback(model, batches, run, options.logdir, config.seed))
+        callbacks.append(metrics_callback(model, data.host_batches(config.seed), run, options.logdir, config.seed))
     sharding = tf.data.Options()
     # Every multi_worker worker makes each global batch and keeps its replicas' rows of it.
     sharding.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA

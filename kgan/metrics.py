@@ -509,12 +509,11 @@ def evaluate_run(logdir, real=None, metrics=METRICS, num_gen=10000, num_real=Non
     info["step"] its step."""
     from kgan.cli import load_run
     from kgan.evaluate import restore_networks
-    from pipelines.batches import on_host
 
     system, config = load_run(logdir)
     model = system.build(config)
     data = system.training_data(config)
-    batches = data.dataset if data.transform is None else on_host(data.dataset, data.transform, config.seed)
+    batches = data.host_batches(config.seed)
     generated_images, real_images = tf.function(model.generated_images), tf.function(model.real_images)
     probe = real_images(next(iter(batches)))
     image_size, channels = image_size or probe.shape[1], probe.shape[-1]

@@ -54,6 +54,13 @@ class TrainingData:
     class_names: tuple = ()
     transform: object = None
 
+    def host_batches(self, seed):
+        """The batches as the step sees them, transformed on the host whatever `--transforms`
+        says (`pipelines.batches.on_host`): what the metrics embed outside the train step."""
+        from pipelines.batches import on_host
+
+        return self.dataset if self.transform is None else on_host(self.dataset, self.transform, seed)
+
 
 @dataclasses.dataclass(frozen=True)
 class Phase:
