@@ -8,6 +8,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # two workers left the four competing for two cores, and the waiting threads spin.
 if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) >= (os.cpu_count() or 1):
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+# XLA's LLVM back end without its optimization passes: the XLA tests compare what a jit step
+# computes (the HLO, fused as always; fast math stays off), not how fast its machine code runs,
+# and the passes were a quarter of their compile time (tiny StyleGAN2 step: 63 -> 44 CPU-s).
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 
 import gc  # noqa: E402
 
