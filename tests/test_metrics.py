@@ -32,6 +32,7 @@ from kgan.metrics import (
     real_statistics,
 )
 from kgan.models import GAN
+from kgan.systems import SYSTEMS
 from kgan.networks import build_discriminator, build_generator
 from pipelines.images import to_uint8
 from pipelines.batches import image_batches
@@ -333,7 +334,6 @@ def exported_stylegan2(tmp_path_factory):
     """The tiny StyleGAN2 config's G_ema, untrained, exported as `train.py --export` writes it:
     (z + truncation_psi export, W+ export)."""
     from kgan.export import export_generator
-    from kgan.systems import SYSTEMS
 
     system, base = SYSTEMS["stylegan2"], tmp_path_factory.mktemp("stylegan2")
     export_generator(system.build(system.Config(**system.tiny)), str(base), "stylegan2")
@@ -353,7 +353,8 @@ def test_evaluate_fid_of_a_stylegan2_z_psi_export_feeds_the_truncation(exported_
     serving = load_signature(z_psi)
     z_dim = int(load_signature(z_psi, "input_shapes")()["z"][1])
     average = next(noise_batches(serving, z_dim, 4, truncation_psi=0.0)).numpy()
-    assert average.dtype == np.uint8 and average.shape == (4, 16, 16, 3)
+    size = SYSTEMS["stylegan2"].tiny["image_size"]
+    assert average.dtype == np.uint8 and average.shape == (4, size, size, 3)
     assert (average == average[:1]).all()
     varied = next(noise_batches(serving, z_dim, 4)).numpy()
     assert np.abs(varied.astype(int) - varied[:1]).max() > 0
@@ -362,7 +363,7 @@ def test_evaluate_fid_of_a_stylegan2_z_psi_export_feeds_the_truncation(exported_
         results, info = evaluate_saved_model(z_psi, "sample", num_gen=16, num_real=16, batch_size=8,
                                              cache_dir=str(tmp_path / "cache"), progress=False,
                                              extractor=tiny_extractor(), truncation_psi=psi)
-        assert info["num_gen"] == 16 and info["image_size"] == 16 and np.isfinite(results["fid"])
+        assert info["num_gen"] == 16 and info["image_size"] == size and np.isfinite(results["fid"])
         scores[psi] = results
     assert scores[0.0]["recall"] <= scores[None]["recall"]  # 16 copies of one image cover less of the real set
     assert evaluate.main(["fid", wplus, "sample"]) == 2

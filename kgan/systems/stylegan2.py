@@ -94,11 +94,12 @@ class StyleGAN2System(System):
     description = ("StyleGAN2 of seed 000 (faces): mapping + modulated-conv synthesis, resnet D, lazy R1 + path "
                    "length, style mixing, G_ema; --cfg stylegan2 is config-f at 1024")
     Config = StyleGAN2Config
-    # 16x16, 4 channels, w 8: a few thousand weights. The minibatch-std group is 1 because ADA's
-    # groups interleave the batch (sample i in group i mod B / G), so on 2 replicas any group of
-    # 2 or more holds other samples than on one device and the mirrored step differs from the
-    # single-device one (as ADA's per-GPU groups make its multi-GPU step differ).
-    tiny = dict(cfg="tiny32", image_size=16, channel_base=64, channel_max=4, w_dim=8, mapping_layers=1,
+    # 8x8 (the 4x4 block and one up block), 4 channels, w 8: a few thousand weights. The
+    # minibatch-std group is 1 because ADA's groups interleave the batch (sample i in group
+    # i mod B / G), so on 2 replicas any group of 2 or more holds other samples than on one
+    # device and the mirrored step differs from the single-device one (as ADA's per-GPU groups
+    # make its multi-GPU step differ).
+    tiny = dict(cfg="tiny32", image_size=8, channel_base=64, channel_max=4, w_dim=8, mapping_layers=1,
                 batch_size=4, mbstd_group=1)
 
     def check(self, config):
