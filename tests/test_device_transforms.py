@@ -159,15 +159,15 @@ def trained(system, config, steps, strategy=None, weights=None):
     return model, history.history
 
 
-@pytest.mark.parametrize("name", [pytest.param("pix2pix", marks=SLOW), "srgan", pytest.param("cyclegan", marks=SLOW)])
-def test_training_with_device_transforms_equals_host_transforms(name):
-    """The sample data, 2 steps (CycleGAN 1) of the tiny system from the same weights: finite
-    losses, and the host and device placements end in the same weights."""
-    steps = 1 if name == "cyclegan" else 2
+def test_training_with_device_transforms_equals_host_transforms():
+    """The sample data, 2 steps of the tiny SRGAN from the same weights: finite losses, and the
+    host and device placements end in the same weights. One system is enough here: the model
+    runs every system's transform the same way (`AdversarialModel.prepare_batch`, keyed by its
+    step), and the batches of each pipeline are compared above."""
     results = {}
     for transforms in ("host", "device"):
-        system, config = tiny(name, transforms)
-        results[transforms] = trained(system, config, steps)
+        system, config = tiny("srgan", transforms)
+        results[transforms] = trained(system, config, 2)
     for _, history in results.values():
         assert all(np.isfinite(v[-1]) for v in history.values())
     assert results["host"][1] == results["device"][1]
