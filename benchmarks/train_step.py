@@ -18,9 +18,9 @@ that row's alone), and the table prints:
 
 Precisions: float32 vs kgan `mixed_bfloat16` next to `torch.autocast("cpu", torch.bfloat16)`.
 TF enables its oneDNN kernels by itself only on CPUs with AVX512-VNNI / BF16 / AMX; on others
-(this machine's AVX2 EPYC) it runs Eigen's, which PyTorch (oneDNN everywhere) outruns 2-3x, so
-kgan sets TF_ENABLE_ONEDNN_OPTS=1 unless the environment says otherwise (kgan/__init__.py):
-`--onednn off` measures TF's own fallback, `on` / `default` kgan's.
+(an AVX2-only CPU such as the AMD EPYC this was first measured on) it runs Eigen's, which
+PyTorch (oneDNN everywhere) outruns 2-3x, so kgan sets TF_ENABLE_ONEDNN_OPTS=1 unless the
+environment says otherwise (kgan/__init__.py): `--onednn off` measures TF's own fallback, `on` / `default` kgan's.
 Rows (see ROWS): pix2pix / CycleGAN with seed 000's networks (`unet_256_seed000`,
 `resnet_9blocks_seed000`, `patch_seed000`), CycleGAN at 128x128; SRGAN's G-only pixel
 step (64 -> 256: seed 001's upsample + conv, which kgan computes as the 2.25x cheaper
@@ -324,8 +324,8 @@ def main(argv=None):
                         "set_num_threads); default: each framework's own (one per core)")
     parser.add_argument("--onednn", choices=["default", "on", "off"], default="default",
                         help="TF's oneDNN kernels (TF_ENABLE_ONEDNN_OPTS; default: kgan's, on): TF turns them on by itself "
-                        "only on CPUs with AVX512-VNNI / BF16 / AMX; on this AVX2 CPU 'off' makes the DCGAN step 3.2x "
-                        "slower")
+                        "only on CPUs with AVX512-VNNI / BF16 / AMX; on an AVX2-only CPU 'off' made the DCGAN step "
+                        "3.2x slower")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
