@@ -4,6 +4,7 @@ import dataclasses
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -143,6 +144,38 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     assert saved_step >= 10
     resumed = run_train(["--steps", str(saved_step + 3), "--logdir", logdir, "--resume"])
     assert int(resumed.step) == saved_step + 3
+
+
+def interrupt_after_checkpoint(command, checkpoints, after, cwd):
+    """Starts `command`, sends Ctrl-C (SIGINT) once a checkpoint of a step > `after` exists;
+    returns (exit status, stderr lines: tqdm redraws with \\r)."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    deadline = time.time() + 300
+    while int((tf.train.latest_checkpoint(checkpoints) or "-0").rsplit("-", 1)[1]) <= after:
+        assert time.time() < deadline and process.poll() is None, process.stderr.read()[-2000:]
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=300)
+    return process.returncode, [line.strip() for line in re.split(r"[\r\n]", err) if line.strip()]
+
+
+def test_ctrl_c_saves_and_its_resume_line_runs_as_printed(tmp_path):
+    """Ctrl-C saves a checkpoint of the step it stopped at and prints the command to continue;
+    that command, run as printed (in the folder train.py is in), continues from that step."""
+    logdir = str(tmp_path / "run")
+    checkpoints = os.path.join(logdir, "checkpoints")
+    command = [sys.executable, "train.py", "--arch", "gan", "--steps", "100000", "--checkpoint-every", "5",
+               "--logdir", logdir, "--base-width", "8", "--batch-size", "16"]
+    code, err = interrupt_after_checkpoint(command, checkpoints, 0, ROOT)
+    assert code == 130 and not any(line.startswith("Traceback") for line in err), err[-5:]
+    (line,) = [line for line in err if line.startswith("interrupted at step ")]
+    step, saved, suggested = re.fullmatch(r"interrupted at step (\d+): saved (\S+); continue with (.+)", line).groups()
+    assert saved == tf.train.latest_checkpoint(checkpoints) and saved.endswith(f"ckpt-{step}")
+    assert suggested == f"python train.py --resume --logdir {logdir}"
+    program, *arguments = shlex.split(suggested)
+    assert program == "python"
+    code, err = interrupt_after_checkpoint([sys.executable, *arguments], checkpoints, int(step), ROOT)
+    assert code == 130 and any(f"steps {step} -> 100000" in line for line in err), err[-5:]
 
 
 @pytest.mark.parametrize(
