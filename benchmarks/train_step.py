@@ -116,6 +116,22 @@ class _Timer:
         return float(np.median(np.diff(self.times[WARMUP:])))
 
 
+def timed_fit(model, dataset, steps, budget=float("inf")):
+    """The `_Timer` of one `model.fit` on `dataset`: WARMUP steps, then `steps` timed steps (or
+    `budget` seconds)."""
+    import keras
+
+    timer = _Timer(steps, budget)
+
+    class Ticks(keras.callbacks.Callback):
+        def on_train_batch_end(self, step, logs=None):
+            if timer.tick():
+                self.model.stop_training = True
+
+    model.fit(dataset, epochs=1, steps_per_epoch=WARMUP + 1 + steps, verbose=0, shuffle=False, callbacks=[Ticks()])
+    return timer
+
+
 # ---- children: one row, one implementation, one precision ----
 
 def tf_threads(threads):
@@ -159,7 +175,6 @@ def build_row(row, precision, jit):
 
 
 def kgan_child(row, precision, jit, steps, budget, count_flops, check_flops=False, threads=None):
-    import keras
     import tensorflow as tf
 
     from flops import graph_flops, profiler_flops
@@ -167,15 +182,7 @@ def kgan_child(row, precision, jit, steps, budget, count_flops, check_flops=Fals
     tf_threads(threads)
     base = current_rss_mb()
     model, batch, config = build_row(row, precision, jit)
-    timer = _Timer(steps, budget)
-
-    class Ticks(keras.callbacks.Callback):
-        def on_train_batch_end(self, step, logs=None):
-            if timer.tick():
-                self.model.stop_training = True
-
-    model.fit(tf.data.Dataset.from_tensors(batch).repeat(), epochs=1, steps_per_epoch=WARMUP + 1 + steps,
-              verbose=0, shuffle=False, callbacks=[Ticks()])
+    timer = timed_fit(model, tf.data.Dataset.from_tensors(batch).repeat(), steps, budget)
     result = dict(batch=config.batch_size, step_s=timer.median(), steps=len(timer.times) - 1 - WARMUP,
                   rss_mb=max_rss_mb(), base_mb=base)
     if count_flops:

@@ -89,18 +89,22 @@ def input_table(batches):
               f"{1e3 * on_device:26.2f}", flush=True)
 
 
-STEP_CONFIGS = {
-    "pix2pix": dict(image_size=64, base_width=16, batch_size=4, generator="unet_256"),
-    "srgan": dict(image_size=64, base_width=16, batch_size=4, residual_blocks=2, content_loss="pixel"),
-    "cyclegan": dict(image_size=64, base_width=8, batch_size=2, generator="resnet_6blocks"),
+STEP_CONFIGS = {  # system: (what the table calls the config, its options)
+    "pix2pix": ("64 px, batch 4", dict(image_size=64, base_width=16, batch_size=4, generator="unet_256")),
+    "srgan": ("64 px, batch 4", dict(image_size=64, base_width=16, batch_size=4, residual_blocks=2,
+                                     content_loss="pixel")),
+    "cyclegan": ("64 px, batch 2", dict(image_size=64, base_width=8, batch_size=2, generator="resnet_6blocks")),
+    "pix2pixhd": ("128x64, batch 2", dict(width=128, height=64, ngf=16, ndf=16, n_downsample_global=3,
+                                          n_blocks_global=3, num_d=2, batch_size=2, vgg_loss=False)),
+    "siamese": ("32 px tiles, batch 2", dict(tile_size=32, generator="resnet_6blocks", base_width=8, batch_size=2)),
 }
 
 
-def step_table(steps, precision):
+def step_table(steps, precision, configs=STEP_CONFIGS):
     from train_step import timed_fit
 
     print(f"{'system (' + precision + ')':32} {'host s/step':>11} {'device s/step':>13}  last losses finite")
-    for name, overrides in STEP_CONFIGS.items():
+    for name, (label, overrides) in configs.items():
         system, times, finite = SYSTEMS[name], {}, {}
         for transforms in ("host", "device"):
             keras.mixed_precision.set_dtype_policy(precision)
@@ -110,10 +114,10 @@ def step_table(steps, precision):
             model = system.build(config)
             system.compile(model, config, RunOptions(), steps_per_epoch=1)
             model.input_transform = data.transform
-            times[transforms] = timed_fit(model, data.dataset, steps)
+            times[transforms] = timed_fit(model, data.dataset, steps).median()
             finite[transforms] = all(np.isfinite(float(t.result())) for t in model.trackers.values())
             keras.backend.clear_session()
-        print(f"{name + ' ' + str(overrides['image_size']) + ' px, batch ' + str(overrides['batch_size']):32} "
+        print(f"{name + ' ' + label:32} "
               f"{times['host']:11.3f} {times['device']:13.3f}  host {finite['host']}, device {finite['device']}",
               flush=True)
 

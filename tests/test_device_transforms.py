@@ -4,6 +4,8 @@ device batches are equal bit for bit for the same seed and step: in a graph, und
 on the replicas of a MirroredStrategy; and a short training gives the same weights."""
 import collections
 import functools
+import os
+import sys
 
 import keras
 import numpy as np
@@ -16,6 +18,8 @@ from kgan.systems import SYSTEMS
 from pipelines.batches import (edges2shoes_pipeline, label_map_pipeline, on_host, paired_pipeline,
                                superres_pipeline, unpaired_crop_pipeline, unpaired_pipeline)
 from pipelines.sources import ImageSource, sample_photos_source
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SEED = 3
 STEPS = 2
@@ -203,3 +207,16 @@ def test_cli_trains_with_device_transforms_and_refuses_them_without_per_image_wo
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         "train.py: error: --transforms device: the dcgan data has no per-image transforms to move (systems with "
         "them: cyclegan, pix2pix, pix2pixhd, siamese, srgan)")
+
+
+def test_placement_benchmark_steps_table_times_both_placements(capsys):
+    """`python benchmarks/transform_placement.py steps` (here on the tiny SRGAN, 2 timed steps):
+    a row with both step times and finite losses."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import transform_placement
+
+    transform_placement.step_table(2, "mixed_bfloat16", {"srgan": ("tiny", SYSTEMS["srgan"].tiny)})
+    row = capsys.readouterr().out.splitlines()[-1].split()
+    assert row[:2] == ["srgan", "tiny"] and all(float(t) > 0 for t in row[2:4])
+    assert row[4:] == ["host", "True,", "device", "True"]
+
