@@ -20,7 +20,8 @@ Precisions: float32 vs kgan `mixed_bfloat16` next to `torch.autocast("cpu", torc
 TF enables its oneDNN kernels by itself only on CPUs with AVX512-VNNI / BF16 / AMX; on others
 (an AVX2-only CPU such as the AMD EPYC this was first measured on) it runs Eigen's, which
 PyTorch (oneDNN everywhere) outruns 2-3x, so kgan sets TF_ENABLE_ONEDNN_OPTS=1 unless the
-environment says otherwise (kgan/__init__.py): `--onednn off` measures TF's own fallback, `on` / `default` kgan's.
+environment says otherwise (kgan/__init__.py): `--onednn off` measures TF's own fallback,
+`on` / `default` kgan's.
 Rows (see ROWS): pix2pix / CycleGAN with seed 000's networks (`unet_256_seed000`,
 `resnet_9blocks_seed000`, `patch_seed000`), CycleGAN at 128x128; SRGAN's G-only pixel
 step (64 -> 256: seed 001's upsample + conv, which kgan computes as the 2.25x cheaper

@@ -128,35 +128,30 @@ def test_resume_continues_the_step_count_from_the_saved_weights(tmp_path):
     assert max(e.step for e in accumulator.Tensors("g_loss")) == 10
 
 
-def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
-    logdir = str(tmp_path / "run")
-    command = [sys.executable, os.path.join(ROOT, "train.py"), "--arch", "gan", "--steps", "100000",
-               "--checkpoint-every", "5", "--logdir", logdir, "--base-width", "8", "--batch-size", "16"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    checkpoints = os.path.join(logdir, "checkpoints")
-    deadline = time.time() + 120
-    while time.time() < deadline and int((tf.train.latest_checkpoint(checkpoints) or "-0").rsplit("-", 1)[1]) < 10:
-        time.sleep(0.2)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    latest = tf.train.latest_checkpoint(checkpoints)
-    saved_step = int(latest.rsplit("-", 1)[1])
-    assert saved_step >= 10
-    resumed = run_train(["--steps", str(saved_step + 3), "--logdir", logdir, "--resume"])
-    assert int(resumed.step) == saved_step + 3
-
-
-def interrupt_after_checkpoint(command, checkpoints, after, cwd):
-    """Starts `command`, sends Ctrl-C (SIGINT) once a checkpoint of a step > `after` exists;
-    returns (exit status, stderr lines: tqdm redraws with \\r)."""
+def signal_after_checkpoint(command, checkpoints, after, signum=signal.SIGINT, cwd=ROOT):
+    """Starts `command`, sends it `signum` (SIGINT: Ctrl-C) once a checkpoint of a step > `after`
+    exists; returns (exit status, stderr lines: tqdm redraws with \\r)."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd)
     deadline = time.time() + 300
     while int((tf.train.latest_checkpoint(checkpoints) or "-0").rsplit("-", 1)[1]) <= after:
         assert time.time() < deadline and process.poll() is None, process.stderr.read()[-2000:]
         time.sleep(0.1)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, err = process.communicate(timeout=300)
     return process.returncode, [line.strip() for line in re.split(r"[\r\n]", err) if line.strip()]
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+    logdir = str(tmp_path / "run")
+    command = [sys.executable, os.path.join(ROOT, "train.py"), "--arch", "gan", "--steps", "100000",
+               "--checkpoint-every", "5", "--logdir", logdir, "--base-width", "8", "--batch-size", "16"]
+    checkpoints = os.path.join(logdir, "checkpoints")
+    signal_after_checkpoint(command, checkpoints, 9, signal.SIGKILL)
+    latest = tf.train.latest_checkpoint(checkpoints)
+    saved_step = int(latest.rsplit("-", 1)[1])
+    assert saved_step >= 10
+    resumed = run_train(["--steps", str(saved_step + 3), "--logdir", logdir, "--resume"])
+    assert int(resumed.step) == saved_step + 3
 
 
 def test_ctrl_c_saves_and_its_resume_line_runs_as_printed(tmp_path):
@@ -166,7 +161,7 @@ def test_ctrl_c_saves_and_its_resume_line_runs_as_printed(tmp_path):
     checkpoints = os.path.join(logdir, "checkpoints")
     command = [sys.executable, "train.py", "--arch", "gan", "--steps", "100000", "--checkpoint-every", "5",
                "--logdir", logdir, "--base-width", "8", "--batch-size", "16"]
-    code, err = interrupt_after_checkpoint(command, checkpoints, 0, ROOT)
+    code, err = signal_after_checkpoint(command, checkpoints, 0)
     assert code == 130 and not any(line.startswith("Traceback") for line in err), err[-5:]
     (line,) = [line for line in err if line.startswith("interrupted at step ")]
     step, saved, suggested = re.fullmatch(r"interrupted at step (\d+): saved (\S+); continue with (.+)", line).groups()
@@ -174,7 +169,7 @@ def test_ctrl_c_saves_and_its_resume_line_runs_as_printed(tmp_path):
     assert suggested == f"python train.py --resume --logdir {logdir}"
     program, *arguments = shlex.split(suggested)
     assert program == "python"
-    code, err = interrupt_after_checkpoint([sys.executable, *arguments], checkpoints, int(step), ROOT)
+    code, err = signal_after_checkpoint([sys.executable, *arguments], checkpoints, int(step))
     assert code == 130 and any(f"steps {step} -> 100000" in line for line in err), err[-5:]
 
 

@@ -219,4 +219,3 @@ def test_placement_benchmark_steps_table_times_both_placements(capsys):
     row = capsys.readouterr().out.splitlines()[-1].split()
     assert row[:2] == ["srgan", "tiny"] and all(float(t) > 0 for t in row[2:4])
     assert row[4:] == ["host", "True,", "device", "True"]
-

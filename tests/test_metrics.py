@@ -32,8 +32,8 @@ from kgan.metrics import (
     real_statistics,
 )
 from kgan.models import GAN
-from kgan.systems import SYSTEMS
 from kgan.networks import build_discriminator, build_generator
+from kgan.systems import SYSTEMS
 from pipelines.images import to_uint8
 from pipelines.batches import image_batches
 from pipelines.sources import sample_source
