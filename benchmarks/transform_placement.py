@@ -14,7 +14,10 @@ in an XLA-compiled function, what the device pays instead.
 
 `precision`: how far the arithmetic transforms would move in half precision: the max
 difference, in gray levels, from float32 of the [-1, 1] scaling and of the bicubic LR (the
-same matrix products as `bicubic_lr`) computed in bfloat16 and float16, on the sample photos.
+same matrix products as `bicubic_lr`) computed in bfloat16 and float16, on the sample photos;
+and for the edges (bilateral filter then Canny's integer thresholds), the bilateral weighted
+mean accumulated in each dtype (cv2's tables, rounded as its C++ path): the share of pixels
+whose filtered gray level or edge label differs from float32, and the edge F1 against it.
 
 `steps`: median train-step seconds of a small config of each system on the sample data,
 host vs device transforms, in the given precision, with the finite last losses.
@@ -123,6 +126,7 @@ def step_table(steps, precision, configs=STEP_CONFIGS):
 
 
 def precision_table():
+    from pipelines.edges import _bilateral_mean_tables, canny, edge_f1, rgb_to_gray
     from pipelines.transforms import _bicubic_weights
 
     hr = tf.stack([e["image"] for e in sample_photos_source().dataset])
@@ -141,6 +145,21 @@ def precision_table():
         diffs = [float(tf.reduce_max(tf.abs(tf.cast(fn(dtype), tf.float32) - reference))) * scale
                  for dtype in (tf.bfloat16, tf.float16)]
         print(f"{name:28} {diffs[0]:32.3f} {diffs[1]:8.3f}")
+
+    def edges(dtype):
+        levels = tf.cast(rgb_to_gray(hr), tf.int32)
+        mean, _ = _bilateral_mean_tables(levels, 5, 50.0, 50.0, dtype)
+        gray = tf.cast(tf.clip_by_value(tf.round(tf.cast(mean, tf.float32)), 0, 255), tf.uint8)
+        return gray.numpy(), canny(gray).numpy() > 0
+
+    gray32, edges32 = edges(tf.float32)
+    print(f"\n{'edges of ' + str(len(edges32)) + ' photos':28} {'gray differs':>13} {'edge label differs':>19} "
+          f"{'edge F1':>8} {'max |diff| gray':>16}")
+    for dtype in (tf.bfloat16, tf.float16):
+        gray, edge = edges(dtype)
+        f1 = np.mean([edge_f1(a, b, tolerance=0)[0] for a, b in zip(edge, edges32)])
+        print(f"{dtype.name:28} {np.mean(gray != gray32):13.2%} {np.mean(edge != edges32):19.2%} "
+              f"{f1:8.3f} {np.abs(gray.astype(int) - gray32).max():16d}")
 
 
 def main():

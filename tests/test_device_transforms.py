@@ -219,3 +219,16 @@ def test_placement_benchmark_steps_table_times_both_placements(capsys):
     row = capsys.readouterr().out.splitlines()[-1].split()
     assert row[:2] == ["srgan", "tiny"] and all(float(t) > 0 for t in row[2:4])
     assert row[4:] == ["host", "True,", "device", "True"]
+
+
+def test_placement_benchmark_precision_table_shows_why_edges_stay_float32(capsys):
+    """`python benchmarks/transform_placement.py precision`: the bilateral mean in bfloat16
+    moves the edges (the reason edge extraction stays float32 on the device), float16 less."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import transform_placement
+
+    transform_placement.precision_table()
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert {"[-1,", "bicubic", "bfloat16", "float16"} <= rows.keys()
+    bf16_f1, fp16_f1 = float(rows["bfloat16"][3]), float(rows["float16"][3])
+    assert bf16_f1 < fp16_f1 < 1.0 and float(rows["bfloat16"][2].rstrip("%")) > 0
