@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import sys
 
 from kgan import config as cfg
@@ -260,12 +261,21 @@ class WorkerLost(Exception):
 
 
 def _lost_worker_reason(error):
-    """The line of a collective's error that names the stopped task, else the error's type."""
-    lines = str(error).splitlines()
+    """What a collective's error says of the stopped task: the coordination service's
+    "unhealthy" task (missed heartbeats) or the peer whose connection broke ("Collective ops
+    is aborted by: Socket closed ... from remote target /job:worker/replica:0/task:1"), else
+    the error's type."""
+    text = str(error)
+    lines = text.splitlines()
     for i, line in enumerate(lines):
         if "unhealthy" in line:
             task = lines[i + 1].strip() if i + 1 < len(lines) else ""
             return f"{type(error).__name__}: {task} stopped sending heartbeats"
+    peer = re.search(r"from remote target (/job:\S+/task:\d+)", text)
+    cause = re.search(r"Collective ops is aborted by: (.+)", text)
+    if peer:
+        return f"{type(error).__name__}: connection to {peer.group(1)} lost" + (f": {cause.group(1).strip()}"
+                                                                              if cause else "")
     return type(error).__name__
 
 

@@ -97,6 +97,7 @@ def test_a_killed_worker_is_one_line_and_the_run_resumes(tmp_path):
     assert code == 1
     (message,) = [line for line in err if line.startswith("train.py: error:")]
     assert message.startswith("train.py: error: lost a worker of the multi_worker run (")
+    assert "/job:worker/replica:0/task:1" in message, message  # the killed one, named
     assert message.endswith(f"): restart every worker with python train.py --resume --logdir {logdir}")
     assert not any(line.startswith("Traceback") for line in err)
 
@@ -105,3 +106,19 @@ def test_a_killed_worker_is_one_line_and_the_run_resumes(tmp_path):
     resumed = start_workers("dcgan", logdir, "--resume", "--steps", str(step + 1))
     finish(resumed)
     assert tf.train.latest_checkpoint(str(logdir / "checkpoints")).endswith(f"ckpt-{step + 1}")
+
+
+@pytest.mark.parametrize("text,reason", [
+    ("Collective ops is aborted by: recvmsg:Connection reset by peer\nAdditional GRPC error information from "
+     "remote target /job:worker/replica:0/task:0 while calling /tensorflow.WorkerService/RecvBuf:\n:UNKNOWN:Error",
+     "UnavailableError: connection to /job:worker/replica:0/task:0 lost: recvmsg:Connection reset by peer"),
+    ("The following tasks are unhealthy (stopped sending heartbeats):\n/job:worker/replica:0/task:1\nThe tasks "
+     "have crashed.", "UnavailableError: /job:worker/replica:0/task:1 stopped sending heartbeats"),
+    ("Socket closed", "UnavailableError"),
+])
+def test_the_lost_worker_line_names_the_task_the_error_names(text, reason):
+    """The texts of the survivor's collective error seen when a worker is killed (the broken
+    connection, 4 of 4 kills) or stops heartbeating: the one line names the task."""
+    from kgan.cli import _lost_worker_reason
+
+    assert _lost_worker_reason(tf.errors.UnavailableError(None, None, text)) == reason
