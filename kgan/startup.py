@@ -3,8 +3,9 @@
 Importing TensorFlow and creating its devices prints absl/CUDA/CPU-feature lines before its
 logging is initialised, so `TF_CPP_MIN_LOG_LEVEL` cannot silence them: on a CPU machine
 `E0000 ... failed call to cuInit ... (303)`, `I0000 ... Could not find cuda drivers`, the
-AVX2/FMA rebuild hint, and (oneDNN on, no AVX-512) `E0000 ... oneDNN supports DT_UINT8 only on
-platforms with AVX-512`, which the first uint8 transpose prints. They read as failures and break into the progress bar. The CLIs
+AVX2/FMA rebuild hint, and (oneDNN on) `E0000 ... oneDNN supports DT_UINT8 only on platforms
+with AVX-512`, which the first uint8 transpose in a graph and the first eager one print (on
+this AVX-512 Xeon too). They read as failures and break into the progress bar. The CLIs
 import TensorFlow through `quiet_tensorflow_startup()`, which sends file descriptor 2 to a
 temporary file for that moment and replays every line that is not one of these, so real
 errors and Python warnings still show. Set `TF_CPP_MIN_LOG_LEVEL` yourself (e.g. `=0`) to
@@ -41,10 +42,12 @@ def quiet_tensorflow_startup():
             import tensorflow as tf
 
             tf.config.list_physical_devices()
-            # oneDNN (kgan turns it on) says once per process, as an ERROR, that on a CPU without
-            # AVX-512 its uint8 kernels fall back to Eigen's: the first uint8 transpose of a
-            # graph says it here, where it is filtered, instead of in the middle of a run.
+            # oneDNN (kgan turns it on) says, as an ERROR, that its uint8 kernels fall back to
+            # Eigen's, once per process for graphs and once more for eager ops (seen mid-run and at
+            # a run's end): a first uint8 transpose of each kind says it here, where it is
+            # filtered, instead of in the middle of a run.
             tf.function(lambda x: tf.transpose(x, [1, 0]))(tf.zeros([1, 1], tf.uint8))
+            tf.transpose(tf.zeros([1, 1], tf.uint8), [1, 0])
         finally:
             sys.stderr.flush()
             os.dup2(saved_stderr, 2)
