@@ -5,7 +5,8 @@
     python benchmarks/transform_placement.py steps [--steps 12] [--precision mixed_bfloat16]
 
 `input`: for each system's pipeline at its default sizes (pix2pix edges + hints at 256,
-pix2pix A|B 286 -> 256, CycleGAN 286 -> 256, SRGAN 256 HR crops x4, batch 4), the process
+pix2pix A|B 286 -> 256, CycleGAN 286 -> 256, SRGAN 256 HR crops x4, pix2pixHD's label and
+instance maps with the photo, the siamese GAN's 2S x 2S crops; batch 4), the process
 CPU seconds (all tf.data threads) per image of iterating the dataset alone, after a warm-up
 that fills its cache, with the transforms on the host and with them left to the device
 (tf.data then only shuffles and batches the cached uint8 images); the inverse is
@@ -50,11 +51,19 @@ def _pairs():
     return ImageSource("sample pairs", dataset, len(photos))
 
 
+def _system_pipeline(name):
+    """(raw batches, transform) of a system's own training data on the sample, its defaults."""
+    data = SYSTEMS[name].training_data(SYSTEMS[name].Config(batch_size=BATCH, transforms="device"))
+    return data.dataset, data.transform
+
+
 PIPELINES = {
     "pix2pix edges + hints 256": lambda: edges2shoes_pipeline(sample_photos_source(), BATCH),
     "pix2pix A|B 286 -> 256": lambda: paired_pipeline(_pairs(), BATCH),
     "cyclegan 286 -> 256": lambda: unpaired_pipeline(sample_photos_source(), sample_photos_source(), BATCH)[:2],
     "srgan 256 crop, x4": lambda: superres_pipeline(sample_photos_source(), BATCH, 4, 256),
+    "pix2pixhd 1024x512 + inst": lambda: _system_pipeline("pix2pixhd"),
+    "siamese 2S crops": lambda: _system_pipeline("siamese"),
 }
 
 
