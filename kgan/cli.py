@@ -316,12 +316,16 @@ def train(options):
         system.compile(model, config, run, steps_per_epoch)
         model.input_transform = data.transform
         checkpointer = Checkpointer(model, os.path.join(own_logdir, "checkpoints"), run.keep_checkpoints)
+        # Every worker resumes from the chief's checkpoints (the --logdir all workers share, as
+        # tf.distribute's multi-worker checkpointing requires): a worker's own copy can be older
+        # (killed before it saved), and workers at different steps issue different collectives.
+        run_checkpoints = checkpointer if chief else Checkpointer(model, os.path.join(options.logdir, "checkpoints"))
         if options.resume:
-            if checkpointer.restore_latest() is None:
-                raise UsageError(f"no checkpoint in {checkpointer.directory!r} to resume from: drop --resume")
-        elif checkpointer.latest is not None:
+            if run_checkpoints.restore_latest() is None:
+                raise UsageError(f"no checkpoint in {run_checkpoints.directory!r} to resume from: drop --resume")
+        elif run_checkpoints.latest is not None:
             raise UsageError(
-                f"{options.logdir!r} already holds a run ({checkpointer.latest}): pass --resume to continue "
+                f"{options.logdir!r} already holds a run ({run_checkpoints.latest}): pass --resume to continue "
                 "it or choose a new --logdir"
             )
 

@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -103,9 +104,15 @@ def test_a_killed_worker_is_one_line_and_the_run_resumes(tmp_path):
 
     saved = tf.train.latest_checkpoint(str(logdir / "checkpoints"))
     step = int(saved.rsplit("-", 1)[1])
+    # The killed worker's own copies can lag the chief's (it died before saving ckpt-N): here it
+    # has none. Both resume from the chief's; a worker resuming from its own older copy ran
+    # more steps than the chief and the run ended in mismatched collectives (seen in CI).
+    worker_checkpoints = logdir / "workers" / "worker-1" / "checkpoints"
+    shutil.rmtree(worker_checkpoints)
     resumed = start_workers("dcgan", logdir, "--resume", "--steps", str(step + 1))
     finish(resumed)
     assert tf.train.latest_checkpoint(str(logdir / "checkpoints")).endswith(f"ckpt-{step + 1}")
+    assert tf.train.latest_checkpoint(str(worker_checkpoints)).endswith(f"ckpt-{step + 1}")
 
 
 @pytest.mark.parametrize("text,reason", [
