@@ -189,3 +189,16 @@ def test_cyclegan_without_drop_remainder_is_one_line(trained):
     with pytest.raises(UsageError, match=r"^CycleGAN needs batches of one fixed size \(its image pools\): batch the "
                                          r"data with drop_remainder=True$"):
         model.fit(unbatched.batch(2), epochs=1, steps_per_epoch=1, verbose=0)
+
+
+@pytest.mark.parametrize("name", ["gan", "cyclegan", "stylegan2"])
+def test_compile_with_one_optimizer_is_a_type_error_naming_both(name, trained):
+    """`compile(optimizer=..., loss=...)`, a plain Keras model's call: one TypeError line that
+    names g_optimizer and d_optimizer (and what was passed instead)."""
+    model, _ = trained[name]
+    with pytest.raises(TypeError, match=rf"^{type(model).__name__}\.compile takes g_optimizer and d_optimizer \(one "
+                                        r"Keras optimizer for the generator, one for the discriminator\), loss, "
+                                        r"jit_compile and steps_per_execution \(got optimizer\)$"):
+        model.compile(optimizer=keras.optimizers.Adam(), loss="bce")
+    with pytest.raises(TypeError, match=r"takes g_optimizer and d_optimizer"):
+        model.compile(keras.optimizers.Adam())
