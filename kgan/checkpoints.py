@@ -12,6 +12,10 @@ from kgan.errors import UsageError
 # OutOfRangeError; missing shard: NotFoundError; empty index: "file is too short to be an
 # sstable"), or IndexError "Read less bytes than requested" / ValueError from the Python reader.
 DAMAGED_CHECKPOINT_ERRORS = (tf.errors.OpError, IndexError, ValueError)
+# What a multi_worker run's collectives raise when a peer stops (also in a restore: the
+# variables' broadcast). Not damage: restore_latest lets them through.
+PEER_LOST_ERRORS = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError,
+                    tf.errors.CancelledError)
 
 
 def _first_line(error):
@@ -44,7 +48,8 @@ class Checkpointer:
         """Restores the newest intact checkpoint into the compiled model; returns the restored
         step, or None when the directory holds no checkpoint. Newer damaged ones (a truncated
         data file, an empty index, a missing shard: a full disk, a copy cut short) are
-        skipped with one warning line on stderr; a UsageError if none is intact."""
+        skipped with one warning line on stderr; a UsageError if none is intact. A lost
+        multi_worker peer (PEER_LOST_ERRORS) is raised as it is."""
         damaged = []
         paths = list(self.manager.checkpoints)
         latest = self.manager.latest_checkpoint
@@ -53,6 +58,8 @@ class Checkpointer:
         for path in reversed(paths):
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
+            except PEER_LOST_ERRORS:
+                raise
             except DAMAGED_CHECKPOINT_ERRORS as error:
                 damaged.append((path, _first_line(error)))
                 continue

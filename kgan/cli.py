@@ -259,6 +259,10 @@ def make_strategy(name):
 class WorkerLost(Exception):
     """A multi_worker peer stopped (killed, crashed, preempted): main() prints one line, exit 1."""
 
+    def __init__(self, error, logdir):
+        super().__init__(f"lost a worker of the multi_worker run ({_lost_worker_reason(error)}): restart every "
+                         f"worker with python train.py --resume --logdir {logdir}")
+
 
 def _lost_worker_reason(error):
     """What a collective's error says of the stopped task: the coordination service's
@@ -291,7 +295,7 @@ def train(options):
     import tensorflow as tf
 
     from kgan.callbacks import ProgressBar, SkippedFilesReport, StopAtStep, TensorBoardLogger
-    from kgan.checkpoints import CheckpointCallback, Checkpointer
+    from kgan.checkpoints import PEER_LOST_ERRORS, CheckpointCallback, Checkpointer
     from kgan.export import export_generator
 
     system, run = options.system, options.run
@@ -321,7 +325,13 @@ def train(options):
         # (killed before it saved), and workers at different steps issue different collectives.
         run_checkpoints = checkpointer if chief else Checkpointer(model, os.path.join(options.logdir, "checkpoints"))
         if options.resume:
-            if run_checkpoints.restore_latest() is None:
+            try:
+                restored = run_checkpoints.restore_latest()
+            except PEER_LOST_ERRORS as error:  # a peer stopped during the restore's broadcast
+                if run.strategy != "multi_worker":
+                    raise
+                raise WorkerLost(error, options.logdir) from None
+            if restored is None:
                 raise UsageError(f"no checkpoint in {run_checkpoints.directory!r} to resume from: drop --resume")
         elif run_checkpoints.latest is not None:
             raise UsageError(
@@ -366,13 +376,11 @@ def train(options):
                 shuffle=False,
                 verbose=0,
             )
-        except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError,
-                tf.errors.CancelledError) as error:  # what the surviving workers' collectives raise
+        except PEER_LOST_ERRORS as error:  # what the surviving workers' collectives raise
             progress.close()
             if run.strategy != "multi_worker":
                 raise
-            raise WorkerLost(f"lost a worker of the multi_worker run ({_lost_worker_reason(error)}): restart every "
-                             f"worker with python train.py --resume --logdir {options.logdir}") from None
+            raise WorkerLost(error, options.logdir) from None
         except KeyboardInterrupt:
             progress.close()
             path = checkpointer.save()

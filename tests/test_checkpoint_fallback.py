@@ -71,3 +71,20 @@ def test_no_intact_checkpoint_is_one_usage_error(tmp_path):
         open(path, "w").close()
     with pytest.raises(UsageError, match="every checkpoint in .* is damaged .*: start a new --logdir$"):
         Checkpointer(tiny_gan(), directory).restore_latest()
+
+
+def test_a_lost_peer_during_the_restore_is_not_damage(tmp_path, monkeypatch):
+    """A multi_worker peer that stops during the restore's broadcast raises UnavailableError;
+    that is not a damaged checkpoint (train.py turns it into the lost-worker line)."""
+    import tensorflow as tf
+
+    directory = str(tmp_path / "checkpoints")
+    saved_run(directory)
+    checkpointer = Checkpointer(tiny_gan(), directory)
+
+    def broadcast_lost(path):
+        raise tf.errors.UnavailableError(None, None, "Collective ops is aborted by: Socket closed")
+
+    monkeypatch.setattr(checkpointer.checkpoint, "restore", broadcast_lost)
+    with pytest.raises(tf.errors.UnavailableError, match="Socket closed"):
+        checkpointer.restore_latest()
