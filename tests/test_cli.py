@@ -132,9 +132,7 @@ def test_resume_continues_the_step_count_from_the_saved_weights(tmp_path):
 def signal_after_checkpoint(command, checkpoints, after, signum=signal.SIGINT, cwd=ROOT):
     """Starts `command`, sends it `signum` (SIGINT: Ctrl-C) once a checkpoint of a step > `after`
     exists; returns (exit status, stderr lines: tqdm redraws with \\r). stderr is read all along,
-    as a terminal would: an undrained pipe fills and blocks the run's progress-bar writes, and with
-    it a SIGINT was lost (the run went on) in CI and in 1 of 3 runs here under load; never in 14
-    runs with stderr to a file."""
+    as a terminal would, so that a full pipe never blocks the run's progress-bar writes."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd)
     chunks = []
     reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: process.stderr.read(4096), "")), daemon=True)
