@@ -6,7 +6,9 @@ resumed run continues its curves and its budget where it stopped.
 """
 import math
 import os
+import signal
 import sys
+import threading
 
 import keras
 import tensorflow as tf
@@ -128,6 +130,45 @@ class SkippedFilesReport(keras.callbacks.Callback):
             print(f"\n{self.name}: skipped {skipped} unreadable file(s) so far (truncated, empty or not an image)",
                   file=sys.stderr)
             self._reported = skipped
+
+
+class StopOnInterrupt(keras.callbacks.Callback):
+    """Ctrl-C (SIGINT) during `fit` ends it at the end of the step running then, with a
+    KeyboardInterrupt raised here, where nothing catches it; train.py then saves. The signal
+    handler only records the request: a KeyboardInterrupt raised wherever the signal lands can
+    be swallowed. Keras' `pythonify_logs` waits for each step's losses inside a bare
+    `except: pass`, and a Ctrl-C landing there was lost: the run went on (issue 10). A second
+    Ctrl-C raises at once. The handler is installed for the `with` block around `fit`, and
+    only in the main thread (the one signal handlers run in):
+
+        with StopOnInterrupt() as interrupt:
+            model.fit(..., callbacks=[interrupt, ...])
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame):
+        if self._requested:
+            raise KeyboardInterrupt
+        self._requested = True
+
+    def __enter__(self):
+        self._requested = False
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._requested:
+            raise KeyboardInterrupt
 
 
 class StopAtStep(keras.callbacks.Callback):

@@ -294,7 +294,7 @@ def train(options):
     import keras
     import tensorflow as tf
 
-    from kgan.callbacks import ProgressBar, SkippedFilesReport, StopAtStep, TensorBoardLogger
+    from kgan.callbacks import ProgressBar, SkippedFilesReport, StopAtStep, StopOnInterrupt, TensorBoardLogger
     from kgan.checkpoints import PEER_LOST_ERRORS, CheckpointCallback, Checkpointer
     from kgan.export import export_generator
 
@@ -367,15 +367,16 @@ def train(options):
             continue
         model.set_phase(phase.name)
         try:
-            model.fit(
-                dataset,
-                epochs=math.ceil(until / steps_per_epoch),
-                steps_per_epoch=steps_per_epoch,
-                initial_epoch=step // steps_per_epoch,
-                callbacks=[StopAtStep(until), *callbacks],
-                shuffle=False,
-                verbose=0,
-            )
+            with StopOnInterrupt() as interrupt:
+                model.fit(
+                    dataset,
+                    epochs=math.ceil(until / steps_per_epoch),
+                    steps_per_epoch=steps_per_epoch,
+                    initial_epoch=step // steps_per_epoch,
+                    callbacks=[interrupt, StopAtStep(until), *callbacks],
+                    shuffle=False,
+                    verbose=0,
+                )
         except PEER_LOST_ERRORS as error:  # what the surviving workers' collectives raise
             progress.close()
             if run.strategy != "multi_worker":
