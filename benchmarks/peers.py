@@ -394,9 +394,11 @@ def pix2pixhd_global(precision, batch=1, height=256, width=512, label_nc=35):
 
 # ---- stylegan2-ada-pytorch: Generator, 'resnet' Discriminator (reference ops) ----
 
-# The --cfg values kgan's rows use (stylegan2-ada-pytorch cfg_specs paper256; kgan's tiny32).
+# The --cfg values kgan's rows use (stylegan2-ada-pytorch cfg_specs paper256; kgan's tiny32, tiny64).
 STYLEGAN2_CONFIGS = {
     "tiny32": dict(image_size=32, w_dim=128, channel_base=1024, channel_max=64, mapping_layers=4, mbstd_group=4,
+                   batch=16, lr=0.0025),
+    "tiny64": dict(image_size=64, w_dim=128, channel_base=2048, channel_max=64, mapping_layers=4, mbstd_group=4,
                    batch=16, lr=0.0025),
     "paper256": dict(image_size=256, w_dim=512, channel_base=16384, channel_max=512, mapping_layers=8,
                      mbstd_group=8, batch=64, lr=0.0025),

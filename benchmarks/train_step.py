@@ -70,6 +70,8 @@ PEER_ROWS = {
     "srgan_g_pixel": Row("srgan", phase="pretrain", peer="srgan_g_pixel"),
     "stylegan2_tiny32": Row("stylegan2", dict(cfg="tiny32", **_NO_REGULARIZERS), peer="stylegan2",
                             peer_kwargs=dict(cfg="tiny32")),
+    "stylegan2_tiny64": Row("stylegan2", dict(cfg="tiny64", **_NO_REGULARIZERS), peer="stylegan2",
+                            peer_kwargs=dict(cfg="tiny64")),
     "stylegan2_paper256_b4": Row("stylegan2", dict(cfg="paper256", batch_size=4, **_NO_REGULARIZERS),
                                  peer="stylegan2", peer_kwargs=dict(cfg="paper256", batch=4)),
     "pix2pixhd_global_512": Row("pix2pixhd", dict(width=512, height=256, vgg_loss=False), peer="pix2pixhd_global"),
