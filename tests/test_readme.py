@@ -1,6 +1,7 @@
 """README.md's code runs as written: every ```python block, pasted into a fresh process, and
 the StyleGAN2 training and tools commands (```bash blocks of their sections); every other
 command, of the ```bash blocks and the benchmark commands the prose cites, parses."""
+import argparse
 import os
 import re
 import shlex
@@ -161,23 +162,26 @@ class Parsed(Exception):
     """Raised by the patched parse_args: the command line parsed; nothing else runs."""
 
 
+ORIGINAL_PARSE_ARGS = argparse.ArgumentParser.parse_args
+
+
+def parse_only(self, args=None, namespace=None):
+    """`argparse.ArgumentParser.parse_args` that raises `Parsed` with the result: patched in,
+    a tool stops right after parsing its command line."""
+    raise Parsed(ORIGINAL_PARSE_ARGS(self, args, namespace))
+
+
 def test_every_readme_command_parses_with_the_tool_it_names(tmp_path, monkeypatch):
     """Every kgan command of every ```bash block, as written, goes through its tool's own
     parser: `train.py` through `cli.parse_options` (flags, choices, the system's checks;
     --resume lines against a run directory made for them), each `python3 -m kgan.X` through
     X's argparse (parse_args stops the tool right after parsing). A renamed or removed flag,
     a wrong choice or a tool that does not exist fails here, whatever the command needs to run."""
-    import argparse
     import importlib
 
     from kgan import cli
 
     monkeypatch.chdir(tmp_path)
-    original = argparse.ArgumentParser.parse_args
-
-    def parse_only(self, args=None, namespace=None):
-        raise Parsed(original(self, args, namespace))
-
     checked = 0
     for line in all_bash_commands():
         for command in (c.strip() for c in line.split("&&")):
@@ -199,7 +203,7 @@ def test_every_readme_command_parses_with_the_tool_it_names(tmp_path, monkeypatc
                 monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_only)
                 with pytest.raises(Parsed):
                     importlib.import_module(argv[2]).main(argv[3:])
-                monkeypatch.setattr(argparse.ArgumentParser, "parse_args", original)
+                monkeypatch.setattr(argparse.ArgumentParser, "parse_args", ORIGINAL_PARSE_ARGS)
             checked += 1
     assert checked >= 40
 
@@ -208,13 +212,7 @@ def test_every_inline_benchmark_command_parses_with_its_script(monkeypatch):
     """The `python benchmarks/X.py ...` and `python -m benchmarks.X ...` commands the README's
     prose cites for its numbers go through the script's own argparse, as written: a renamed
     flag or a row that no longer exists fails here."""
-    import argparse
     import runpy
-
-    original = argparse.ArgumentParser.parse_args
-
-    def parse_only(self, args=None, namespace=None):
-        raise Parsed(original(self, args, namespace))
 
     monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_only)
     commands = [" ".join(c.split()) for c in re.findall(r"`(python3? (?:-m benchmarks\.|benchmarks/)[^`]*)`",
