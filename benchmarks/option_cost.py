@@ -58,8 +58,8 @@ def child(option, on, warmup, steps, every, num_gen):
     config = system.with_data(options.config, data)
     model = system.build(config)
     system.compile(model, config, options.run, data.steps_per_epoch)
-    callbacks = [cli.metrics_callback(model, data.host_batches(config.seed), options.run, logdir, config.seed)
-                 ] if options.run.metrics else []
+    callbacks = ([cli.metrics_callback(model, data.host_batches(config.seed), options.run, logdir, config.seed,
+                                       tf.distribute.get_strategy())] if options.run.metrics else [])
     ends, resident = [], []
 
     class Clock(keras.callbacks.Callback):

@@ -206,10 +206,12 @@ def _check_metrics(run):
             INCEPTION_WEIGHTS.resolve(run.inception_weights)
 
 
-def metrics_callback(model, dataset, run, logdir, seed):
+def metrics_callback(model, dataset, run, logdir, seed, strategy):
     """`training_metrics` of the --metrics run options, written to the run's TensorBoard
     logdir; the Inception extractor is built in the run's precision ('random' weights
-    from `seed`) and the real statistics are kept in LOGDIR/metrics/."""
+    from `seed`) and the real statistics are kept in LOGDIR/metrics/. Under `strategy`
+    (mirrored) the feature pass is split over its replicas; under multi_worker only the
+    chief evaluates, on its own (a replicated pass would need every worker at each one)."""
     import keras
     import tensorflow as tf
 
@@ -217,7 +219,8 @@ def metrics_callback(model, dataset, run, logdir, seed):
 
     if run.inception_weights == "random":
         keras.utils.set_random_seed(seed)
-    extractor = inception_extractor(None if run.inception_weights == "random" else run.inception_weights)
+    with strategy.scope() if run.strategy != "multi_worker" else tf.distribute.get_strategy().scope():
+        extractor = inception_extractor(None if run.inception_weights == "random" else run.inception_weights)
     cache = run_statistics_path(logdir, run.metrics_num_gen, extractor.identity)
     return training_metrics(model, dataset, extractor, tf.summary.create_file_writer(logdir), run.metrics_every,
                             run.metrics_num_gen, check_metrics(m.strip() for m in run.metrics.split(",")), cache)
@@ -351,8 +354,9 @@ def train(options):
         progress,
     ]
     callbacks += [SkippedFilesReport(s.counter, s.name) for s in data.sources if s.counter is not None]
-    if run.metrics:
-        callbacks.append(metrics_callback(model, data.host_batches(config.seed), run, options.logdir, config.seed))
+    if run.metrics and chief:
+        callbacks.append(metrics_callback(model, data.host_batches(config.seed), run, options.logdir, config.seed,
+                                          strategy))
     sharding = tf.data.Options()
     # Every multi_worker worker makes each global batch and keeps its replicas' rows of it.
     sharding.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA

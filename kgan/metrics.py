@@ -87,9 +87,14 @@ class FeatureExtractor:
     (float 0..255 -> network input; None: unchanged). identity names the extractor in the
     statistics cache (default for a keras.Model: its `network_identity`; None disables
     caching). One tf.function serves all calls, so repeated evaluations trace once.
+    strategy: the tf.distribute strategy whose replicas share the feature pass (default:
+    the one in scope when the extractor is made); with more than one replica each batch
+    is split into equal row blocks (the last row repeated to fill them), one per replica,
+    and the features are gathered back in order.
     """
 
-    def __init__(self, network, image_size=INCEPTION_SIZE, preprocess=None, identity=None, name="features"):
+    def __init__(self, network, image_size=INCEPTION_SIZE, preprocess=None, identity=None, name="features",
+                 strategy=None):
         self.network = network
         self.image_size = image_size
         self.preprocess = preprocess
@@ -97,7 +102,9 @@ class FeatureExtractor:
         if identity is None and isinstance(network, keras.Model):
             identity = f"{name}-{image_size}-{network_identity(network)}"
         self.identity = identity
+        self.strategy = strategy or tf.distribute.get_strategy()
         self.features = tf.function(self._features, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
+        self.distributed_features = tf.function(self._distributed_features, reduce_retracing=True)
 
     def _features(self, images):
         x = clean_resize(images, self.image_size) if self.image_size else tf.cast(images, tf.float32)
@@ -105,20 +112,30 @@ class FeatureExtractor:
             x = self.preprocess(x)
         return tf.cast(self.network(x), tf.float32)
 
+    def _distributed_features(self, blocks):
+        return self.strategy.gather(self.strategy.run(self._features, args=(blocks,)), axis=0)
+
     def __call__(self, images):
         images = tf.convert_to_tensor(images)
         if images.dtype != tf.uint8:
             raise ValueError(f"feature extraction takes uint8 images, got {images.dtype.name}")
         if images.shape[-1] == 1:
             images = tf.image.grayscale_to_rgb(images)
-        return self.features(images)
+        replicas, count = self.strategy.num_replicas_in_sync, len(images)
+        if replicas == 1 or count == 0:
+            return self.features(images)
+        rows = -(-count // replicas)
+        filled = tf.concat([images, tf.repeat(images[-1:], rows * replicas - count, axis=0)], 0)
+        blocks = self.strategy.experimental_distribute_values_from_function(
+            lambda context: filled[context.replica_id_in_sync_group * rows:][:rows])
+        return self.distributed_features(blocks)[:count]
 
 
 def inception_extractor(weights="imagenet"):
     """FeatureExtractor of Inception-v3 pool3 (2048-d) at 299x299, built in the current
-    Keras dtype policy. weights: a path or "imagenet" (`INCEPTION_WEIGHTS.resolve`), or
-    None for random weights (from the Keras global seed; for tests and relative
-    comparisons only)."""
+    Keras dtype policy and distributed over the replicas of the strategy in scope.
+    weights: a path or "imagenet" (`INCEPTION_WEIGHTS.resolve`), or None for random
+    weights (from the Keras global seed; for tests and relative comparisons only)."""
     path = INCEPTION_WEIGHTS.resolve(weights)
     network = INCEPTION_WEIGHTS.load(keras.applications.InceptionV3, path, include_top=False, pooling="avg",
                                      input_shape=(INCEPTION_SIZE, INCEPTION_SIZE, 3))

@@ -200,6 +200,28 @@ def test_extractor_runs_in_the_policy_with_float32_features_and_float64_statisti
         extractor(gray.astype(np.float32))
 
 
+def test_under_a_strategy_each_replica_embeds_its_rows_and_the_features_come_back_in_order(mirrored):
+    """Issue 11.5: a 2-replica MirroredStrategy splits each batch (3 rows: 2 + 2 with the
+    last row repeated; 2 rows: 1 + 1) and gathers the features, equal to one device's."""
+    one_device = tiny_extractor(seed=3)
+    with mirrored.scope():
+        network = tiny_extractor(seed=3).network
+        calls = []
+
+        def recording(x):
+            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+            tf.py_function(lambda r, n: calls.append((int(r), int(n))), [replica, tf.shape(x)[0]], [])
+            return network(x)
+
+        distributed = FeatureExtractor(recording, 16, lambda x: x / 127.5 - 1.0)
+    assert distributed.strategy is mirrored
+    images = np.random.default_rng(9).integers(0, 256, [5, 20, 20, 3], dtype=np.uint8)
+    features = embed([images[:3], images[3:]], distributed, progress=False)
+    assert features.shape == (5, 8) and features.dtype == np.float32
+    np.testing.assert_allclose(features, embed([images], one_device, progress=False), rtol=1e-5, atol=1e-6)
+    assert sorted(calls) == [(0, 1), (0, 2), (1, 1), (1, 2)]
+
+
 def write_images(folder, count, seed):
     os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -427,6 +449,32 @@ def test_readme_train_metrics_command_writes_kid_from_step_0_and_a_resume_reuses
     events.Reload()
     assert [e.step for e in events.Tensors("metrics/kid")] == [0, 10, 20, 30]
     assert all(np.isfinite(float(tf.make_ndarray(e.tensor_proto))) for e in events.Tensors("metrics/fid"))
+
+
+def test_train_metrics_under_mirrored_split_the_inception_pass_over_the_replicas(tmp_path, monkeypatch, mirrored):
+    """train.py --strategy mirrored --metrics: the extractor is built in the run's strategy
+    (the session's 2-CPU one: a second strategy in one process collides with it), so each
+    evaluation's feature pass runs on both replicas; the scalars are written as without it."""
+    import kgan.metrics
+
+    built = []
+
+    def recorded(weights):
+        built.append(real_inception(weights))
+        return built[-1]
+
+    real_inception = kgan.metrics.inception_extractor
+    monkeypatch.setattr(kgan.metrics, "inception_extractor", recorded)
+    monkeypatch.setattr(cli, "make_strategy", lambda name: mirrored)
+    logdir = str(tmp_path / "run")
+    assert cli.main(["--arch", "dcgan", "--data", "sample", "--image-size", "8", "--base-width", "4", "--batch-size",
+                     "4", "--steps", "1", "--strategy", "mirrored", "--metrics", "kid", "--metrics-every", "1",
+                     "--metrics-num-gen", "4", "--inception-weights", "random", "--logdir", logdir]) == 0
+    (extractor,) = built
+    assert extractor.strategy is mirrored and extractor.strategy.num_replicas_in_sync == 2
+    events = EventAccumulator(logdir, size_guidance={"tensors": 0})
+    events.Reload()
+    assert [e.step for e in events.Tensors("metrics/kid")] == [0, 1]
 
 
 def test_train_metrics_bad_list_or_missing_weights_is_one_line_before_training(tmp_path, monkeypatch):

@@ -16,6 +16,7 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -68,9 +69,12 @@ def network_tensors(checkpoint):
 def test_two_worker_step_equals_the_one_process_step(tmp_path):
     """pix2pix: its dict batches (which Keras' first-batch build cannot reduce under the
     strategy) and the shuffled stream every system's pipeline shares (`_cache_shuffle_repeat`),
-    in one cluster start (three TensorFlow processes: 110 CPU-s; DCGAN's cell added 44)."""
+    in one cluster start (three TensorFlow processes: 110 CPU-s; DCGAN's cell added 44). The
+    two-worker run has --metrics: the chief alone evaluates (at steps 0 and 1), the other
+    worker writes no metrics, and the step is the same."""
     arch = "pix2pix"
-    workers = start_workers(arch, tmp_path / "two", "--steps", "1")
+    workers = start_workers(arch, tmp_path / "two", "--steps", "1", "--metrics", "kid", "--metrics-every", "1",
+                            "--metrics-num-gen", "4", "--inception-weights", "random")
     single = subprocess.run(train_command(arch, tmp_path / "one", "--steps", "1"), capture_output=True, text=True,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, cwd=ROOT)
     assert single.returncode == 0, single.stderr[-2000:]
@@ -83,6 +87,11 @@ def test_two_worker_step_equals_the_one_process_step(tmp_path):
     worker_copy = network_tensors(str(tmp_path / "two" / "workers" / "worker-1" / "checkpoints" / "ckpt-1"))
     for key in two:
         np.testing.assert_array_equal(worker_copy[key], two[key])
+    events = EventAccumulator(str(tmp_path / "two"), size_guidance={"tensors": 0})
+    events.Reload()
+    assert [e.step for e in events.Tensors("metrics/kid")] == [0, 1]
+    assert os.listdir(tmp_path / "two" / "metrics")
+    assert not glob.glob(str(tmp_path / "two" / "workers" / "**" / "metrics"), recursive=True)
 
 
 def test_a_killed_worker_is_one_line_and_the_run_resumes(tmp_path):
