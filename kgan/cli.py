@@ -209,9 +209,8 @@ def _check_metrics(run):
 def metrics_callback(model, dataset, run, logdir, seed, strategy):
     """`training_metrics` of the --metrics run options, written to the run's TensorBoard
     logdir; the Inception extractor is built in the run's precision ('random' weights
-    from `seed`) and the real statistics are kept in LOGDIR/metrics/. Under `strategy`
-    (mirrored) the feature pass is split over its replicas; under multi_worker only the
-    chief evaluates, on its own (a replicated pass would need every worker at each one)."""
+    from `seed`) and the real statistics are kept in LOGDIR/metrics/; the feature pass is
+    split over the replicas of `strategy`."""
     import keras
     import tensorflow as tf
 
@@ -219,7 +218,7 @@ def metrics_callback(model, dataset, run, logdir, seed, strategy):
 
     if run.inception_weights == "random":
         keras.utils.set_random_seed(seed)
-    with strategy.scope() if run.strategy != "multi_worker" else tf.distribute.get_strategy().scope():
+    with strategy.scope():
         extractor = inception_extractor(None if run.inception_weights == "random" else run.inception_weights)
     cache = run_statistics_path(logdir, run.metrics_num_gen, extractor.identity)
     return training_metrics(model, dataset, extractor, tf.summary.create_file_writer(logdir), run.metrics_every,
@@ -355,8 +354,9 @@ def train(options):
     ]
     callbacks += [SkippedFilesReport(s.counter, s.name) for s in data.sources if s.counter is not None]
     if run.metrics and chief:
-        callbacks.append(metrics_callback(model, data.host_batches(config.seed), run, options.logdir, config.seed,
-                                          strategy))
+        # multi_worker: the chief evaluates alone, on its own devices (a replicated pass would need every worker)
+        own = strategy if run.strategy != "multi_worker" else tf.distribute.get_strategy()
+        callbacks.append(metrics_callback(model, data.host_batches(config.seed), run, options.logdir, config.seed, own))
     sharding = tf.data.Options()
     # Every multi_worker worker makes each global batch and keeps its replicas' rows of it.
     sharding.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
