@@ -217,7 +217,10 @@ def pix2pix_l1(logdir, held_out, seed=0):
 def pix2pixhd_quality(logdir, width=None, height=None, seed=0):
     """{"trained", "untrained", "nearest colour": {"l1", "psnr"}} over the held-out label
     maps of the pix2pixhd run in `logdir` at width x height (default: the run's); outputs
-    rounded to uint8 as exported; PSNR is the mean of the per-image values."""
+    rounded to uint8 as exported; PSNR is the mean of the per-image values. An
+    --instance-feat run's generators see the encoder's features of the real image
+    (NVIDIA's use_encoded_image), so its table adds "instance colour": each instance its
+    mean colour in the real image, what per-instance features could tell at best."""
     from pipelines.batches import label_map_batches
     from pipelines.images import to_uint8
 
@@ -246,6 +249,8 @@ def pix2pixhd_quality(logdir, width=None, height=None, seed=0):
 
     methods = {"trained": generate(trained), "untrained": generate(untrained),
                "nearest colour": lambda batch: tf.gather(palette, batch["labels"])}
+    if config.instance_feat:
+        methods["instance colour"] = instance_mean_colour
     results = {name: {"l1": [], "psnr": []} for name in methods}
     for batch in batches("val"):
         real = to_uint8(batch["image"]).numpy().astype(np.float64)
@@ -254,6 +259,16 @@ def pix2pixhd_quality(logdir, width=None, height=None, seed=0):
             results[name]["l1"].append(np.abs(output - real).mean() / 127.5)
             results[name]["psnr"].append(10 * np.log10(255.0**2 / max(np.mean((output - real) ** 2), 1e-10)))
     return {name: {k: float(np.mean(v)) for k, v in values.items()} for name, values in results.items()}
+
+
+def instance_mean_colour(batch):
+    """Each pixel of batch["image"] (B, H, W, 3) replaced by the mean over its instance of
+    batch["instances"] (B, H, W) in the same image."""
+    image, instances = batch["image"], batch["instances"]
+    ids = tf.cast(instances, tf.int64) + tf.range(tf.shape(instances, out_type=tf.int64)[0])[:, None, None] * 2**32
+    _, segments = tf.unique(tf.reshape(ids, [-1]))
+    means = tf.math.unsorted_segment_mean(tf.reshape(image, [-1, 3]), segments, tf.reduce_max(segments) + 1)
+    return tf.reshape(tf.gather(means, segments), tf.shape(image))
 
 
 def rgb_to_y(image):

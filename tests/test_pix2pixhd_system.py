@@ -114,19 +114,20 @@ def test_feature_clusters_are_the_k_means_of_each_class_s_pooled_instance_featur
 
 @pytest.fixture(scope="module")
 def stages(tmp_path_factory):
-    """On 4 hand-made scenes in NVIDIA's layout: stage 1 (global G with the feature encoder,
-    2 steps), stage 2 (local enhancer loading it, 2 epochs of 2 steps, the first with the
+    """On 4 hand-made scenes in NVIDIA's layout (2 more held out as val_*): stage 1 (global G
+    with the feature encoder, 2 steps), stage 2 (local enhancer loading it, 2 epochs of 2 steps, the first with the
     trunk fixed; checkpoints at 2 and 4), then its feature clusters, exported with them
     (pix2pixhd/1 takes clusters, pix2pixhd_encoded/1 real images)."""
     from kgan import pix2pixhd_features
 
     root = tmp_path_factory.mktemp("stages")
     data = root / "data"
-    for i in range(4):
+    for i in range(6):
+        split = "train" if i < 4 else "val"
         labels, instances, photo = scene(i, 16, 32)
-        save(str(data / "train_label" / f"{i}.png"), labels)
-        save(str(data / "train_inst" / f"{i}.png"), instances)
-        save(str(data / "train_img" / f"{i}.png"), photo)
+        save(str(data / f"{split}_label" / f"{i}.png"), labels)
+        save(str(data / f"{split}_inst" / f"{i}.png"), instances)
+        save(str(data / f"{split}_img" / f"{i}.png"), photo)
     flags = tiny_flags(SYSTEMS["pix2pixhd"]) + ["--data", str(data), "--instance-feat", "--nef", "2",
                                                 "--n-downsample-e", "2"]
     stage_one = str(root / "stage1")
@@ -164,6 +165,28 @@ def test_stage_two_loads_the_trunk_keeps_it_during_the_fixed_epochs_then_trains_
     after = trunk_at(stages["stage_two"], 4, loaded.generator)
     assert not all(np.array_equal(a, b) for a, b in zip(first, after))
     assert int(stages["model"].step) == 4
+
+
+def test_evaluate_prints_the_baselines_and_the_instance_colour_of_an_instance_feat_run(stages, capsys):
+    """The scenes' photos are one colour per class, so both baselines are exact (L1 0); the
+    generators after 2 steps are not."""
+    from kgan import evaluate
+
+    assert evaluate.main(["pix2pixhd", "--logdir", stages["stage_one"]]) in (0, None)
+    rows = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert set(rows) == {f"held-out {name}" for name in ("trained", "untrained", "nearest colour", "instance colour")}
+    for name in ("nearest colour", "instance colour"):
+        assert rows[f"held-out {name}"].startswith(f"held-out {name}: L1 0.0000,")
+    assert not rows["held-out trained"].startswith("held-out trained: L1 0.0000")
+
+
+def test_instance_mean_colour_averages_each_instance_within_its_own_image():
+    from kgan.evaluate import instance_mean_colour
+
+    instances = tf.constant([[[5, 5, 7]], [[5, 7, 7]]], tf.int32)
+    image = tf.constant([[[[0.0, 0, 0], [1, 1, 1], [9, 9, 9]]], [[[4, 4, 4], [2, 2, 2], [6, 6, 6]]]])
+    means = instance_mean_colour({"image": image, "instances": instances}).numpy()[..., 0]
+    np.testing.assert_array_equal(means, [[[0.5, 0.5, 9]], [[4, 4, 4]]])
 
 
 def test_export_takes_any_size(stages):
