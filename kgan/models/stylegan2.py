@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from kgan.models.base import AdversarialModel
 from kgan.networks.stylegan2 import StyleGAN2Generator, mix_styles
+from kgan.optimizers import Adam
 from kgan.regularizers import path_length_penalty, path_lengths, r1_penalty
 from kgan.serving import Endpoint, checked_labels, checked_noise, checked_per_sample
 from pipelines.images import to_uint8
@@ -52,7 +53,7 @@ def stylegan2_optimizers(learning_rate=0.002, r1_interval=16, pl_interval=4, bet
 
     def adam(interval):
         c = interval / (interval + 1) if interval else 1.0
-        return keras.optimizers.Adam(learning_rate * c, beta_1=betas[0] ** c, beta_2=betas[1] ** c, epsilon=epsilon)
+        return Adam(learning_rate * c, beta_1=betas[0] ** c, beta_2=betas[1] ** c, epsilon=epsilon)
 
     return adam(pl_interval), adam(r1_interval)
 

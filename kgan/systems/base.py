@@ -13,6 +13,7 @@ import keras
 from kgan.config import config, option
 from kgan.errors import UsageError
 from kgan.losses import GAN_MODES
+from kgan.optimizers import Adam
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 NORM_CHOICES = ("auto", "batch", "sync_batch", "instance", "none")
@@ -124,8 +125,9 @@ class System:
         return config
 
     def optimizers(self, config, run, steps_per_epoch):
-        """(g_optimizer, d_optimizer): Adam(lr, beta1), with --epochs-decay junyanz's decay."""
-        return tuple(keras.optimizers.Adam(learning_rate(config.lr, run, steps_per_epoch), beta_1=config.beta1)
+        """(g_optimizer, d_optimizer): Adam(lr, beta1) (kgan.optimizers': Keras' rule, fused
+        update), with --epochs-decay junyanz's decay."""
+        return tuple(Adam(learning_rate(config.lr, run, steps_per_epoch), beta_1=config.beta1)
                      for _ in range(2))
 
     def compile(self, model, config, run, steps_per_epoch):
