@@ -2,6 +2,7 @@
 
     python benchmarks/train_step.py [--rows dcgan pix2pix_seed000 ...] [--steps 8] [--threads 1]
                                     [--precisions float32 mixed_bfloat16] [--jit off] [--onednn on]
+                                    [--ops fused keras-adam keras-bn keras]
 
 Every row is one system at a seed size and, where a peer exists (benchmarks/peers.py), the
 seed's own PyTorch training step with the same networks, batch, size and optimizer. For each
@@ -26,8 +27,9 @@ Rows (see ROWS): pix2pix / CycleGAN with seed 000's networks (`unet_256_seed000`
 `resnet_9blocks_seed000`, `patch_seed000`), CycleGAN at 128x128; SRGAN's G-only pixel
 step (64 -> 256: seed 001's upsample + conv, which kgan computes as the 2.25x cheaper
 `NearestUpsampleConv2D`); StyleGAN2 main step only (R1 and path length off, style mixing
-on); pix2pixHD at 512x256 without the VGG loss. `srgan` (full step with VGG19 from random
-weights) and the other systems' seed defaults have no peer: kgan's rows alone.
+on); pix2pixHD at 512x256 and at 1024x512 (label2city_512p's size) without the VGG loss.
+`srgan` (full step with VGG19 from random weights) and the other systems' seed defaults have
+no peer: kgan's rows alone.
 Without PyTorch the script says how to install it and prints kgan's rows alone.
 """
 import argparse
@@ -76,6 +78,9 @@ PEER_ROWS = {
                                  peer="stylegan2", peer_kwargs=dict(cfg="paper256", batch=4)),
     "pix2pixhd_global_512": Row("pix2pixhd", dict(width=512, height=256, vgg_loss=False), peer="pix2pixhd_global"),
     "pix2pixhd_local_512": Row("pix2pixhd", dict(generator="local", ngf=32, width=512, height=256, vgg_loss=False)),
+    "pix2pixhd_global_1024": Row("pix2pixhd", dict(width=1024, height=512, vgg_loss=False), peer="pix2pixhd_global",
+                                 peer_kwargs=dict(width=1024, height=512)),
+    "pix2pixhd_local_1024": Row("pix2pixhd", dict(generator="local", ngf=32, width=1024, height=512, vgg_loss=False)),
 }
 # The machinery's own check (tests/test_train_step_benchmark.py): a DCGAN step at batch 2.
 TINY_ROWS = {"dcgan_b2": Row("dcgan", dict(batch_size=2), peer="dcgan", peer_kwargs=dict(batch=2))}
@@ -177,12 +182,24 @@ def build_row(row, precision, jit):
     return model, system.synthetic_batch(config), config
 
 
-def kgan_child(row, precision, jit, steps, budget, count_flops, check_flops=False, threads=None):
+def kgan_child(row, precision, jit, steps, budget, count_flops, check_flops=False, threads=None, ops="fused"):
     import tensorflow as tf
 
     from flops import graph_flops, profiler_flops
 
     tf_threads(threads)
+    if ops in ("keras-adam", "keras"):  # the same optimizer (config, variables) with Keras' own update ops
+        import keras
+
+        from kgan import optimizers
+
+        optimizers.Adam.update_step = keras.optimizers.Adam.update_step
+    if ops in ("keras-bn", "keras"):  # the same layer (weights, statistics) with Keras' own training call
+        import keras
+
+        from kgan import layers
+
+        layers.BatchNormalization.call = keras.layers.BatchNormalization.call
     base = current_rss_mb()
     model, batch, config = build_row(row, precision, jit)
     timer = timed_fit(model, tf.data.Dataset.from_tensors(batch).repeat(), steps, budget)
@@ -191,6 +208,9 @@ def kgan_child(row, precision, jit, steps, budget, count_flops, check_flops=Fals
     if count_flops:
         graph = tf.function(model.train_step).get_concrete_function(batch).graph
         result["flops"] = graph_flops(graph)
+        types = {op.type for op in graph.get_operations()}
+        result["fused_adam"] = "ResourceApplyAdam" in types
+        result["fused_batch_norm"] = "FusedBatchNormV3" in types
         if check_flops:
             result["flops_unpruned"] = graph_flops(graph, prune=False)
             result["flops_profiler"] = profiler_flops(graph)
@@ -307,14 +327,16 @@ def format_row(row, precision, peer, kgan, flops, peak):
         gflops = flops[key] / result["step_s"] / 1e9
         return f"{gflops:.0f} ({100 * gflops / peak:.0f}%)" if peak else f"{gflops:.0f}"
 
+    def shown(value):  # slow rows (< 1 image/s) keep three significant digits
+        return "-" if value is None else f"{value:.2f}" if value >= 1 else f"{value:.3g}"
+
     peer_rate, kgan_rate = rate(peer), rate(kgan)
     ratio = f"{kgan_rate / peer_rate:.2f}x" if peer_rate and kgan_rate else "-"
     batch = (kgan or peer)["batch"]
     gflop = _pair(flops.get("peer"), flops.get("kgan"), lambda f: f"{f / 1e9:.1f}")
     speed = f"{achieved(peer, 'peer') or '-'} / {achieved(kgan, 'kgan') or '-'}"
     rss = _pair(peer, kgan, lambda r: f"{r['rss_mb']:.0f} ({r['rss_mb'] - r['base_mb']:.0f})")
-    return (f"{row:22} {precision:14} {batch:5d} | {'-' if peer_rate is None else f'{peer_rate:.2f}':>10} "
-            f"{'-' if kgan_rate is None else f'{kgan_rate:.2f}':>10} {ratio:>9} | {gflop:>15} | {speed:>25} | "
+    return (f"{row:22} {precision:14} {batch:5d} | {shown(peer_rate):>10} {shown(kgan_rate):>10} {ratio:>9} | {gflop:>15} | {speed:>25} | "
             f"{rss:>23}")
 
 
@@ -327,6 +349,11 @@ def main(argv=None):
                         choices=["float32", "mixed_bfloat16"], help="precisions the peers run at (PyTorch's bf16 "
                         "autocast needs AVX512-BF16 or AMX to be fast on a CPU)")
     parser.add_argument("--jit", choices=["off", "on"], default="off", help="kgan with XLA (peers: eager)")
+    parser.add_argument("--ops", nargs="+", default=["fused"], choices=["fused", "keras-adam", "keras-bn", "keras"],
+                        help="kgan's Adam update and batch norm: TF's fused kernels (kgan.optimizers.Adam's "
+                        "ResourceApplyAdam, kgan.layers.BatchNormalization's FusedBatchNormV3), or Keras' element-wise "
+                        "ops for the Adam update (keras-adam), the batch norm (keras-bn) or both (keras); several: "
+                        "each row once with each, alternating (a before/after in one run)")
     parser.add_argument("--steps", type=int, default=8, help="at most this many timed steps per row")
     parser.add_argument("--budget", type=float, default=20.0, help="... or this many seconds of timed steps")
     parser.add_argument("--peak-size", type=int, default=2048, help="side of the matmul timed for the peak")
@@ -362,22 +389,25 @@ def main(argv=None):
             peer = None
             if spec.peer and with_torch and precision in args.peer_precisions:
                 peer = run_child(dict(kind="peer", **common))
-            kgan = run_child(dict(kind="kgan", jit=args.jit == "on", check_flops=i == 0 and row == args.rows[0],
-                                  **common), args.onednn)
-            if "flops_profiler" in kgan:
-                print(f"FLOP count check ({row}): all conv/matmul ops of the step graph {kgan['flops_unpruned']:,}, "
-                      f"tf.compat.v1.profiler {kgan['flops_profiler']:,} (its Conv2DBackpropInput count is output "
-                      f"size / stride^2, more than a 'valid' transposed conv does); the ops that run (unused "
-                      f"backprops pruned) {kgan['flops']:,}", flush=True)
-            for name, result in (("peer", peer), ("kgan", kgan)):
-                if result and "error" in result:
-                    print(f"{row:22} {precision:14} {name} failed: {result['error']}", flush=True)
-                elif result and "flops" in result:
-                    flops[name] = result["flops"]
-            peer = peer if peer and "error" not in peer else None
-            kgan = kgan if "error" not in kgan else None
-            if peer or kgan:
-                print(format_row(row, precision, peer, kgan, flops, peaks[precision]), flush=True)
+            for ops in args.ops:
+                kgan = run_child(dict(kind="kgan", jit=args.jit == "on", ops=ops,
+                                      check_flops=i == 0 and row == args.rows[0] and ops == args.ops[0],
+                                      **common), args.onednn)
+                if "flops_profiler" in kgan:
+                    print(f"FLOP count check ({row}): all conv/matmul ops of the step graph "
+                          f"{kgan['flops_unpruned']:,}, tf.compat.v1.profiler {kgan['flops_profiler']:,} (its "
+                          f"Conv2DBackpropInput count is output size / stride^2, more than a 'valid' transposed conv "
+                          f"does); the ops that run (unused backprops pruned) {kgan['flops']:,}", flush=True)
+                label = row if ops == "fused" else f"{row} {ops}"
+                for name, result in (("peer", peer), ("kgan", kgan)):
+                    if result and "error" in result:
+                        print(f"{label:22} {precision:14} {name} failed: {result['error']}", flush=True)
+                    elif result and "flops" in result:
+                        flops[name] = result["flops"]
+                peer = peer if peer and "error" not in peer else None
+                kgan = kgan if "error" not in kgan else None
+                if peer or kgan:
+                    print(format_row(label, precision, peer, kgan, flops, peaks[precision]), flush=True)
     print(f"load average at end: {load()}")
 
 

@@ -65,6 +65,8 @@ def test_format_row_prints_ratio_utilization_and_rss():
     assert "200.0 / 100.0" in line and "100 (25%) / 100 (25%)" in line and "500 (200) / 900 (300)" in line
     alone = train_step.format_row("gan", "float32", None, kgan, {"kgan": 100e9}, peak=None)
     assert "- / 100" in alone and "- / 900 (300)" in alone
+    slow = train_step.format_row("pix2pixhd", "float32", None, dict(kgan, batch=1, step_s=24.3), {}, peak=None)
+    assert " 0.0412 " in slow
 
 
 def _child(spec):
@@ -83,6 +85,15 @@ def test_kgan_child_times_the_tiny_row_and_counts_its_flops():
     assert result["rss_mb"] > result["base_mb"] > 0
     # DCGAN at 64x64: G ~0.21 and D ~0.21 GFLOP forward per image; the step is ~12 of those.
     assert 2 * 12 * 0.19e9 < result["flops"] < 2 * 12 * 0.23e9
+
+
+def test_ops_keras_times_the_row_with_keras_adam_and_batch_norm_ops():
+    results = {ops: _child(dict(kind="kgan", row="dcgan_b2", precision="float32", jit=False, steps=2, budget=60.0,
+                                count_flops=True, ops=ops)) for ops in ("fused", "keras-adam", "keras-bn", "keras")}
+    fused_kernels = {ops: (r["fused_adam"], r["fused_batch_norm"]) for ops, r in results.items()}
+    assert fused_kernels == {"fused": (True, True), "keras-adam": (False, True), "keras-bn": (True, False),
+                             "keras": (False, False)}
+    assert all(r["steps"] == 2 and r["flops"] == results["fused"]["flops"] for r in results.values())
 
 
 def test_peer_child_runs_the_tiny_row_when_torch_is_installed():
