@@ -208,6 +208,19 @@ def test_every_readme_command_parses_with_the_tool_it_names(tmp_path, monkeypatc
     assert checked >= 40
 
 
+def test_every_inline_train_command_parses():
+    """The full `train.py --arch ...` commands the README's prose cites for its numbers
+    (outside code blocks) go through `cli.parse_options` as written."""
+    from kgan import cli
+
+    prose = re.sub(r"```.*?```", "", readme(), flags=re.S)
+    commands = [c.split() for c in re.findall(r"`(?:python3? )?train\.py ([^`]*)`", prose)]
+    commands = [argv for argv in commands if "--help" not in argv and "NAME" not in argv and len(argv) > 2]
+    assert commands
+    for argv in commands:
+        cli.parse_options(argv)
+
+
 def test_every_inline_benchmark_command_parses_with_its_script(monkeypatch):
     """The `python benchmarks/X.py ...` and `python -m benchmarks.X ...` commands the README's
     prose cites for its numbers go through the script's own argparse, as written: a renamed
