@@ -4,7 +4,6 @@ Initialization follows seed 002 `weights_init` (conv weights ~ N(0, 0.02), batch
 gamma ~ N(1, 0.02), beta = 0); the switch follows junyanz `networks.get_norm_layer`.
 """
 import keras
-import tensorflow as tf
 
 
 
@@ -27,36 +26,6 @@ GAMMA_INIT = SeededNormal(mean=1.0, stddev=0.02)
 NORMS = ("batch", "sync_batch", "instance", "none")
 
 
-@keras.saving.register_keras_serializable(package="kgan")
-class BatchNormalization(keras.layers.BatchNormalization):
-    """keras.layers.BatchNormalization whose training-mode call on a (B, H, W, C) tensor is
-    TensorFlow's fused batch-norm kernel (FusedBatchNormV3 and its gradient: one op each way
-    instead of Keras' moments, normalization and their gradients, ~20 element-wise ops).
-
-    Same statistics and rule as Keras: float32 batch mean and biased variance, the moving
-    statistics updated with `momentum`, the output in the layer's compute dtype. Inference,
-    synchronized (sync_batch), masked, renorm, other ranks or axes take Keras' own call."""
-
-    def call(self, inputs, training=None, mask=None):
-        if not (training and self.trainable and mask is None and not self.synchronized and not self.renorm
-                and len(inputs.shape) == 4 and self.axis in (-1, 3)):
-            return super().call(inputs, training=training, mask=mask)
-        x = tf.cast(inputs, "float32")
-        channels = x.shape[-1]
-        gamma = tf.cast(self.gamma, "float32") if self.scale else tf.ones([channels])
-        beta = tf.cast(self.beta, "float32") if self.center else tf.zeros([channels])
-        # the raw op: tf.nn's wrapper raises epsilon to cuDNN's minimum 1.001e-5
-        outputs, mean, unbiased = tf.raw_ops.FusedBatchNormV3(
-            x=x, scale=gamma, offset=beta, mean=tf.zeros([0]), variance=tf.zeros([0]), epsilon=self.epsilon,
-            data_format="NHWC", is_training=True)[:3]
-        count = tf.cast(tf.reduce_prod(tf.shape(x)[:3]), "float32")
-        # the kernel returns the unbiased variance, n / (n - 1) x the biased one Keras keeps
-        variance = tf.where(count > 1.0, unbiased * (count - 1.0) / count, 0.0)
-        self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
-        self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
-        return tf.cast(outputs, self.compute_dtype)
-
-
 def norm_layer(kind, name=None, momentum=0.9, epsilon=1e-5):
     """Returns a normalization layer (or None for "none") for NHWC or NC tensors.
 
@@ -67,7 +36,7 @@ def norm_layer(kind, name=None, momentum=0.9, epsilon=1e-5):
     momentum 0.9 / epsilon 1e-5 are PyTorch's BatchNorm2d defaults (its momentum 0.1).
     """
     if kind in ("batch", "sync_batch"):
-        return BatchNormalization(
+        return keras.layers.BatchNormalization(
             momentum=momentum,
             epsilon=epsilon,
             gamma_initializer=GAMMA_INIT,
@@ -273,7 +242,7 @@ class ConditionalBatchNormalization(keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_classes = int(num_classes)
         self.momentum, self.epsilon, self.synchronized = float(momentum), float(epsilon), bool(synchronized)
-        self.normalization = BatchNormalization(
+        self.normalization = keras.layers.BatchNormalization(
             momentum=self.momentum, epsilon=self.epsilon, center=False, scale=False,
             synchronized=self.synchronized, dtype=self.dtype_policy, name="normalization")
 
