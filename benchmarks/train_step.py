@@ -2,7 +2,7 @@
 
     python benchmarks/train_step.py [--rows dcgan pix2pix_seed000 ...] [--steps 8] [--threads 1]
                                     [--precisions float32 mixed_bfloat16] [--jit off] [--onednn on]
-                                    [--ops fused keras-adam keras-bn keras]
+                                    [--ops fused keras-adam]
 
 Every row is one system at a seed size and, where a peer exists (benchmarks/peers.py), the
 seed's own PyTorch training step with the same networks, batch, size and optimizer. For each
@@ -188,18 +188,12 @@ def kgan_child(row, precision, jit, steps, budget, count_flops, check_flops=Fals
     from flops import graph_flops, profiler_flops
 
     tf_threads(threads)
-    if ops in ("keras-adam", "keras"):  # the same optimizer (config, variables) with Keras' own update ops
+    if ops == "keras-adam":  # the same optimizer (config, variables) with Keras' own update ops
         import keras
 
         from kgan import optimizers
 
         optimizers.Adam.update_step = keras.optimizers.Adam.update_step
-    if ops in ("keras-bn", "keras"):  # the same layer (weights, statistics) with Keras' own training call
-        import keras
-
-        from kgan import layers
-
-        layers.BatchNormalization.call = keras.layers.BatchNormalization.call
     base = current_rss_mb()
     model, batch, config = build_row(row, precision, jit)
     timer = timed_fit(model, tf.data.Dataset.from_tensors(batch).repeat(), steps, budget)
@@ -208,9 +202,7 @@ def kgan_child(row, precision, jit, steps, budget, count_flops, check_flops=Fals
     if count_flops:
         graph = tf.function(model.train_step).get_concrete_function(batch).graph
         result["flops"] = graph_flops(graph)
-        types = {op.type for op in graph.get_operations()}
-        result["fused_adam"] = "ResourceApplyAdam" in types
-        result["fused_batch_norm"] = "FusedBatchNormV3" in types
+        result["fused_adam"] = any(op.type == "ResourceApplyAdam" for op in graph.get_operations())
         if check_flops:
             result["flops_unpruned"] = graph_flops(graph, prune=False)
             result["flops_profiler"] = profiler_flops(graph)
@@ -349,11 +341,10 @@ def main(argv=None):
                         choices=["float32", "mixed_bfloat16"], help="precisions the peers run at (PyTorch's bf16 "
                         "autocast needs AVX512-BF16 or AMX to be fast on a CPU)")
     parser.add_argument("--jit", choices=["off", "on"], default="off", help="kgan with XLA (peers: eager)")
-    parser.add_argument("--ops", nargs="+", default=["fused"], choices=["fused", "keras-adam", "keras-bn", "keras"],
-                        help="kgan's Adam update and batch norm: TF's fused kernels (kgan.optimizers.Adam's "
-                        "ResourceApplyAdam, kgan.layers.BatchNormalization's FusedBatchNormV3), or Keras' element-wise "
-                        "ops for the Adam update (keras-adam), the batch norm (keras-bn) or both (keras); several: "
-                        "each row once with each, alternating (a before/after in one run)")
+    parser.add_argument("--ops", nargs="+", default=["fused"], choices=["fused", "keras-adam"],
+                        help="kgan's Adam update: TF's fused ResourceApplyAdam kernel (kgan.optimizers.Adam) or "
+                        "Keras' element-wise ops (keras-adam); both: each row once with each, alternating (a "
+                        "before/after in one run)")
     parser.add_argument("--steps", type=int, default=8, help="at most this many timed steps per row")
     parser.add_argument("--budget", type=float, default=20.0, help="... or this many seconds of timed steps")
     parser.add_argument("--peak-size", type=int, default=2048, help="side of the matmul timed for the peak")
