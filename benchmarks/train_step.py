@@ -328,8 +328,18 @@ def format_row(row, precision, peer, kgan, flops, peak):
     gflop = _pair(flops.get("peer"), flops.get("kgan"), lambda f: f"{f / 1e9:.1f}")
     speed = f"{achieved(peer, 'peer') or '-'} / {achieved(kgan, 'kgan') or '-'}"
     rss = _pair(peer, kgan, lambda r: f"{r['rss_mb']:.0f} ({r['rss_mb'] - r['base_mb']:.0f})")
-    return (f"{row:22} {precision:14} {batch:5d} | {shown(peer_rate):>10} {shown(kgan_rate):>10} {ratio:>9} | {gflop:>15} | {speed:>25} | "
-            f"{rss:>23}")
+    return (f"{row:22} {precision:14} {batch:5d} | {shown(peer_rate):>10} {shown(kgan_rate):>10} {ratio:>9} | "
+            f"{gflop:>15} | {speed:>25} | {rss:>23}")
+
+
+def succeeded(label, precision, name, result, flops):
+    """A child's result, or None after printing why it failed; its FLOP count goes to flops[name]."""
+    if "error" in result:
+        print(f"{label:22} {precision:14} {name} failed: {result['error']}", flush=True)
+        return None
+    if "flops" in result:
+        flops[name] = result["flops"]
+    return result
 
 
 def main(argv=None):
@@ -379,7 +389,7 @@ def main(argv=None):
                           threads=args.threads)
             peer = None
             if spec.peer and with_torch and precision in args.peer_precisions:
-                peer = run_child(dict(kind="peer", **common))
+                peer = succeeded(row, precision, "peer", run_child(dict(kind="peer", **common)), flops)
             for ops in args.ops:
                 kgan = run_child(dict(kind="kgan", jit=args.jit == "on", ops=ops,
                                       check_flops=i == 0 and row == args.rows[0] and ops == args.ops[0],
@@ -390,13 +400,7 @@ def main(argv=None):
                           f"Conv2DBackpropInput count is output size / stride^2, more than a 'valid' transposed conv "
                           f"does); the ops that run (unused backprops pruned) {kgan['flops']:,}", flush=True)
                 label = row if ops == "fused" else f"{row} {ops}"
-                for name, result in (("peer", peer), ("kgan", kgan)):
-                    if result and "error" in result:
-                        print(f"{label:22} {precision:14} {name} failed: {result['error']}", flush=True)
-                    elif result and "flops" in result:
-                        flops[name] = result["flops"]
-                peer = peer if peer and "error" not in peer else None
-                kgan = kgan if "error" not in kgan else None
+                kgan = succeeded(label, precision, "kgan", kgan, flops)
                 if peer or kgan:
                     print(format_row(label, precision, peer, kgan, flops, peaks[precision]), flush=True)
     print(f"load average at end: {load()}")

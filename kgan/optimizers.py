@@ -16,7 +16,7 @@ class Adam(keras.optimizers.Adam):
     checkpoint keys and the config are Keras Adam's. amsgrad and sparse (IndexedSlices)
     gradients take Keras' own update.
     It matters where the weights are many and the batch small: a batch-1 pix2pix step (54.5M
-    weights) ran 1.13-1.18x faster with it in two runs (README, Speed:
+    weights) ran 1.11-1.16x faster with it in four runs (README, Speed:
     benchmarks/train_step.py --ops fused keras-adam)."""
 
     def update_step(self, gradient, variable, learning_rate):

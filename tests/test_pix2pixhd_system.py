@@ -115,9 +115,9 @@ def test_feature_clusters_are_the_k_means_of_each_class_s_pooled_instance_featur
 @pytest.fixture(scope="module")
 def stages(tmp_path_factory):
     """On 4 hand-made scenes in NVIDIA's layout (2 more held out as val_*): stage 1 (global G
-    with the feature encoder, 2 steps), stage 2 (local enhancer loading it, 2 epochs of 2 steps, the first with the
-    trunk fixed; checkpoints at 2 and 4), then its feature clusters, exported with them
-    (pix2pixhd/1 takes clusters, pix2pixhd_encoded/1 real images)."""
+    with the feature encoder, 2 steps), stage 2 (local enhancer loading it, 2 epochs of 2
+    steps, the first with the trunk fixed; checkpoints at 2 and 4), then its feature
+    clusters, exported with them (pix2pixhd/1 takes clusters, pix2pixhd_encoded/1 real images)."""
     from kgan import pix2pixhd_features
 
     root = tmp_path_factory.mktemp("stages")

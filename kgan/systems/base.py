@@ -125,8 +125,8 @@ class System:
         return config
 
     def optimizers(self, config, run, steps_per_epoch):
-        """(g_optimizer, d_optimizer): Adam(lr, beta1) (kgan.optimizers': Keras' rule, fused
-        update), with --epochs-decay junyanz's decay."""
+        """(g_optimizer, d_optimizer): kgan.optimizers.Adam(lr, beta1), with --epochs-decay
+        junyanz's decay."""
         return tuple(Adam(learning_rate(config.lr, run, steps_per_epoch), beta_1=config.beta1)
                      for _ in range(2))
 
