@@ -167,17 +167,21 @@ def test_training_with_device_transforms_equals_host_transforms():
     """The sample data, 2 steps of the tiny SRGAN from the same weights: finite losses, and the
     host and device placements end in the same weights. One system is enough here: the model
     runs every system's transform the same way (`AdversarialModel.prepare_batch`, keyed by its
-    step), and the batches of each pipeline are compared above."""
+    step), and the batches of each pipeline are compared above (bit for bit). The steps are
+    compared to float32 round-off: with the transform inside the step graph, TF may order a
+    reduction differently (a CI run saw d_loss 1.6841418 vs 1.6841417)."""
     results = {}
     for transforms in ("host", "device"):
         system, config = tiny("srgan", transforms)
         results[transforms] = trained(system, config, 2)
-    for _, history in results.values():
-        assert all(np.isfinite(v[-1]) for v in history.values())
-    assert results["host"][1] == results["device"][1]
-    for host_net, device_net in zip(*(m.networks().values() for m, _ in results.values())):
+    (host_model, host_history), (device_model, device_history) = results.values()
+    assert host_history.keys() == device_history.keys()
+    for name, values in host_history.items():
+        assert np.all(np.isfinite(values))
+        np.testing.assert_allclose(device_history[name], values, rtol=1e-5, err_msg=name)
+    for host_net, device_net in zip(host_model.networks().values(), device_model.networks().values()):
         for a, b in zip(host_net.get_weights(), device_net.get_weights()):
-            np.testing.assert_array_equal(a, b)
+            np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.slow
