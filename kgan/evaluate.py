@@ -21,8 +21,9 @@ generator's output, over held-out pairs made from HELD_OUT the way the run made 
 
 `python -m kgan.evaluate pix2pixhd --logdir RUN`: L1 (on [-1, 1]) and PSNR of the run's
 generator on held-out label maps (the sample's val tiles, a folder's val_* or
-gtFine/val), against an untrained generator and the nearest-colour baseline (every pixel
-painted with its class's mean training colour), at the run's size or --width/--height.
+gtFine/val), against an untrained generator and two baselines (every pixel painted with
+its class's mean training colour, or with a random training colour of its class), at the
+run's size or --width/--height.
 """
 import argparse
 import dataclasses
@@ -35,6 +36,8 @@ import tensorflow as tf
 
 from kgan.errors import UsageError
 from kgan.metrics import add_fid_arguments, run_fid
+
+SAMPLED_PIXELS_PER_IMAGE = 4096  # training pixels per image kept for pix2pixHD's "class sample" baseline
 
 
 def label_classifier(image_size, channels, num_classes, width=32):
@@ -215,12 +218,17 @@ def pix2pix_l1(logdir, held_out, seed=0):
 
 
 def pix2pixhd_quality(logdir, width=None, height=None, seed=0):
-    """{"trained", "untrained", "nearest colour": {"l1", "psnr"}} over the held-out label
-    maps of the pix2pixhd run in `logdir` at width x height (default: the run's); outputs
-    rounded to uint8 as exported; PSNR is the mean of the per-image values. An
-    --instance-feat run's generators see the encoder's features of the real image
-    (NVIDIA's use_encoded_image), so its table adds "instance colour": each instance its
-    mean colour in the real image, what per-instance features could tell at best."""
+    """{"trained", "untrained", "nearest colour", "class sample": {"l1", "psnr"}} over the
+    held-out label maps of the pix2pixhd run in `logdir` at width x height (default: the
+    run's); outputs rounded to uint8 as exported; PSNR is the mean of the per-image values.
+    "nearest colour" paints each pixel its class's mean training colour; "class sample" a
+    colour drawn at random from its class's training pixels: where a generator lands that
+    knows each pixel's class and samples the class's colours, as a GAN does, instead of
+    averaging them (for a pixel drawn independently of the real one, E|x' - x| is at least
+    E|m - x| for the median m). An --instance-feat run's generators see the encoder's
+    features of the real image (NVIDIA's use_encoded_image), so its table adds "instance
+    colour": each instance its mean colour in the real image, what per-instance features
+    could tell at best."""
     from pipelines.batches import label_map_batches
     from pipelines.images import to_uint8
 
@@ -234,11 +242,19 @@ def pix2pixhd_quality(logdir, width=None, height=None, seed=0):
 
     sums = np.zeros((config.label_nc, 3))
     counts = np.zeros(config.label_nc)
+    rng = np.random.default_rng(seed)
+    kept_labels, kept_colours = [], []
     for batch in batches("train"):
         labels = batch["labels"].numpy().ravel()
-        sums += np.stack([np.bincount(labels, c, config.label_nc) for c in batch["image"].numpy().reshape(-1, 3).T], 1)
+        colours = batch["image"].numpy().reshape(-1, 3)
+        sums += np.stack([np.bincount(labels, c, config.label_nc) for c in colours.T], 1)
         counts += np.bincount(labels, minlength=config.label_nc)
+        kept = rng.choice(labels.size, min(labels.size, SAMPLED_PIXELS_PER_IMAGE), replace=False)
+        kept_labels.append(labels[kept])
+        kept_colours.append(colours[kept])
     palette = (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
+    kept_labels, kept_colours = np.concatenate(kept_labels), np.concatenate(kept_colours)
+    pools = [kept_colours[kept_labels == c] for c in range(config.label_nc)]
 
     def generate(model):
         def run(batch):
@@ -248,7 +264,8 @@ def pix2pixhd_quality(logdir, width=None, height=None, seed=0):
         return run
 
     methods = {"trained": generate(trained), "untrained": generate(untrained),
-               "nearest colour": lambda batch: tf.gather(palette, batch["labels"])}
+               "nearest colour": lambda batch: tf.gather(palette, batch["labels"]),
+               "class sample": class_colour_sampler(pools, palette, seed)}
     if config.instance_feat:
         methods["instance colour"] = instance_mean_colour
     results = {name: {"l1": [], "psnr": []} for name in methods}
@@ -259,6 +276,23 @@ def pix2pixhd_quality(logdir, width=None, height=None, seed=0):
             results[name]["l1"].append(np.abs(output - real).mean() / 127.5)
             results[name]["psnr"].append(10 * np.log10(255.0**2 / max(np.mean((output - real) ** 2), 1e-10)))
     return {name: {k: float(np.mean(v)) for k, v in values.items()} for name, values in results.items()}
+
+
+def class_colour_sampler(pools, palette, seed):
+    """batch -> (B, H, W, 3): each pixel of batch["labels"] (B, H, W) a colour drawn at random
+    from its class's training pixels (`pools[c]`: (N_c, 3)); a class without any takes its
+    `palette` colour."""
+    rng = np.random.default_rng(seed)
+
+    def sample(batch):
+        labels = batch["labels"].numpy()
+        colours = np.asarray(palette, np.float32)[labels]
+        for c in np.unique(labels):
+            if len(pools[c]):
+                where = labels == c
+                colours[where] = pools[c][rng.integers(0, len(pools[c]), where.sum())]
+        return tf.constant(colours)
+    return sample
 
 
 def instance_mean_colour(batch):
@@ -351,7 +385,7 @@ def main(argv=None):
     pix2pix.add_argument("--logdir", required=True, help="run directory of a train.py --arch pix2pix run")
     pix2pix.add_argument("held_out", help="folder of held-out data in the run's layout (A|B files or photos)")
     hd = commands.add_parser("pix2pixhd", help="held-out L1/PSNR of a pix2pixHD generator vs untrained and "
-                             "the nearest-colour baseline")
+                             "the nearest-colour and class-sample baselines")
     hd.add_argument("--logdir", required=True, help="run directory of a train.py --arch pix2pixhd run")
     hd.add_argument("--width", type=int, default=None, help="evaluation width (default: the run's)")
     hd.add_argument("--height", type=int, default=None, help="evaluation height (default: the run's)")

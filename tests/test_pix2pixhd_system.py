@@ -168,16 +168,35 @@ def test_stage_two_loads_the_trunk_keeps_it_during_the_fixed_epochs_then_trains_
 
 
 def test_evaluate_prints_the_baselines_and_the_instance_colour_of_an_instance_feat_run(stages, capsys):
-    """The scenes' photos are one colour per class, so both baselines are exact (L1 0); the
-    generators after 2 steps are not."""
+    """The scenes' photos are one colour per class, so the three baselines are exact (L1 0);
+    the generators after 2 steps are not."""
     from kgan import evaluate
 
     assert evaluate.main(["pix2pixhd", "--logdir", stages["stage_one"]]) in (0, None)
     rows = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines()}
-    assert set(rows) == {f"held-out {name}" for name in ("trained", "untrained", "nearest colour", "instance colour")}
-    for name in ("nearest colour", "instance colour"):
+    assert set(rows) == {f"held-out {name}" for name in ("trained", "untrained", "nearest colour", "class sample",
+                                                          "instance colour")}
+    for name in ("nearest colour", "class sample", "instance colour"):
         assert rows[f"held-out {name}"].startswith(f"held-out {name}: L1 0.0000,")
     assert not rows["held-out trained"].startswith("held-out trained: L1 0.0000")
+
+
+def test_class_sample_draws_each_pixel_from_its_classs_training_colours():
+    """Class 0 was two colours in training (3:1), class 1 one, class 2 none (its palette
+    colour); 64x64 pixels of each class: the draws are those colours at those frequencies."""
+    from kgan.evaluate import class_colour_sampler
+
+    pools = [np.array([[-1.0, -1, -1]] * 3 + [[1.0, 0.5, 0]]), np.array([[0.25, 0.25, 0.25]]), np.zeros((0, 3))]
+    palette = np.array([[-0.5, -0.625, -0.75], [0.25, 0.25, 0.25], [0.1, 0.2, 0.3]])
+    labels = np.repeat(np.arange(3), 64 * 64).reshape(3, 64, 64)
+    colours = class_colour_sampler(pools, palette, seed=0)({"labels": tf.constant(labels)}).numpy()
+    assert colours.shape == (3, 64, 64, 3)
+    first = colours[0].reshape(-1, 3)
+    is_dark = np.all(first == -1, axis=1)
+    assert np.all(is_dark | np.all(first == [1, 0.5, 0], axis=1))
+    assert abs(is_dark.mean() - 0.75) < 0.03  # 4,096 draws: the standard error is 0.007
+    np.testing.assert_array_equal(colours[1], np.full((64, 64, 3), 0.25))
+    np.testing.assert_allclose(colours[2], np.broadcast_to(palette[2], (64, 64, 3)), rtol=1e-6)
 
 
 def test_instance_mean_colour_averages_each_instance_within_its_own_image():
