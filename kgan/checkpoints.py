@@ -7,11 +7,15 @@ import keras
 import tensorflow as tf
 
 from kgan.errors import UsageError
+from kgan.optimizers import layout_before_schedule_placeholder
 
 # What reading a damaged checkpoint raises: a tf.errors.OpError (truncated data: DataLossError /
 # OutOfRangeError; missing shard: NotFoundError; empty index: "file is too short to be an
 # sstable"), or IndexError "Read less bytes than requested" / ValueError from the Python reader.
 DAMAGED_CHECKPOINT_ERRORS = (tf.errors.OpError, IndexError, ValueError)
+# What restoring raises when the checkpoint's variables do not fit the model's (other
+# networks, or another optimizer layout).
+MISFIT = "Received incompatible tensor with shape"
 # What a multi_worker run's collectives raise when a peer stops (also in a restore: the
 # variables' broadcast). Not damage: restore_latest lets them through.
 PEER_LOST_ERRORS = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError,
@@ -44,6 +48,17 @@ class Checkpointer:
         """Writes a checkpoint numbered by the current step; returns its path."""
         return self.manager.save(checkpoint_number=self.model.completed_steps)
 
+    def _restore(self, path):
+        try:
+            self.checkpoint.restore(path).assert_existing_objects_matched()
+        except ValueError as error:
+            if MISFIT not in str(error):
+                raise
+            # written by kgan before Adam's schedule placeholder (kgan.optimizers.Adam)?
+            items = {name: layout_before_schedule_placeholder(item)
+                     for name, item in self.model.checkpoint_items().items()}
+            tf.train.Checkpoint(**items).restore(path).assert_existing_objects_matched()
+
     def restore_latest(self):
         """Restores the newest intact checkpoint into the compiled model; returns the restored
         step, or None when the directory holds no checkpoint. Newer damaged ones (a truncated
@@ -57,10 +72,14 @@ class Checkpointer:
             paths.append(latest)
         for path in reversed(paths):
             try:
-                self.checkpoint.restore(path).assert_existing_objects_matched()
+                self._restore(path)
             except PEER_LOST_ERRORS:
                 raise
             except DAMAGED_CHECKPOINT_ERRORS as error:
+                if MISFIT in str(error):
+                    raise UsageError(f"the checkpoints in {self.directory!r} do not fit this run's networks "
+                                     f"({_first_line(error)}): resume with the options the run was saved with, or "
+                                     "start a new --logdir") from None
                 damaged.append((path, _first_line(error)))
                 continue
             if damaged:

@@ -88,3 +88,16 @@ def test_a_lost_peer_during_the_restore_is_not_damage(tmp_path, monkeypatch):
     monkeypatch.setattr(checkpointer.checkpoint, "restore", broadcast_lost)
     with pytest.raises(tf.errors.UnavailableError, match="Socket closed"):
         checkpointer.restore_latest()
+
+
+def test_checkpoints_of_other_networks_are_one_usage_error_not_damage(tmp_path):
+    directory = str(tmp_path / "checkpoints")
+    saved_run(directory)
+    system = SYSTEMS["gan"]
+    config = system.Config(**{**system.tiny, "base_width": 2 * system.tiny["base_width"]})
+    wider = system.build(config)
+    system.compile(wider, config, cli.RunOptions(), steps_per_epoch=1)
+    with pytest.raises(UsageError, match=r"^the checkpoints in .* do not fit this run's networks \(Received "
+                                         r"incompatible tensor .*\): resume with the options the run was saved "
+                                         r"with, or start a new --logdir$"):
+        Checkpointer(wider, directory).restore_latest()

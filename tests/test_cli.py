@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import threading
 import time
 
 import cv2
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -127,6 +129,58 @@ def test_resume_continues_the_step_count_from_the_saved_weights(tmp_path):
     assert tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints")).endswith("ckpt-10")
     tags, accumulator = plugin_tags(logdir)
     assert max(e.step for e in accumulator.Tensors("g_loss")) == 10
+
+
+def test_resume_under_another_learning_rate_schedule(tmp_path):
+    """--epochs-decay added, then dropped, on --resume. Keras keeps a constant rate as an
+    optimizer variable and a schedule as none, which shifted the slots' checkpoint keys: the
+    resume called every checkpoint damaged (kgan.optimizers.Adam keeps both layouts equal)."""
+    logdir = str(tmp_path / "run")
+    first = run_train(["--arch", "gan", "--steps", "2", "--logdir", logdir, "--base-width", "8",
+                       "--batch-size", "16"])
+    constant_rate = float(first.g_optimizer.learning_rate)
+    saved_slots = [v.numpy() for v in first.g_optimizer.variables]
+
+    restored = run_train(["--resume", "--logdir", logdir, "--epochs", "1", "--epochs-decay", "1",
+                          "--steps-per-epoch", "1"])  # 2 steps: already done
+    assert int(restored.step) == 2
+    for a, b in zip(saved_slots, restored.g_optimizer.variables, strict=True):
+        np.testing.assert_array_equal(a, b.numpy())
+
+    decayed = run_train(["--resume", "--logdir", logdir, "--epochs", "2", "--epochs-decay", "3",
+                         "--steps-per-epoch", "1"])
+    assert int(decayed.step) == 5
+    assert float(decayed.g_optimizer.learning_rate) == 0.0  # epoch 5: 1 - (5 + 1 - 2) / 4
+
+    constant = run_train(["--resume", "--logdir", logdir, "--epochs-decay", "0", "--steps", "7"])
+    assert int(constant.step) == 7
+    assert float(constant.g_optimizer.learning_rate) == pytest.approx(constant_rate)
+
+
+def test_resume_reads_scheduled_checkpoints_written_before_the_placeholder(tmp_path):
+    """Checkpoints of an --epochs-decay run written before kgan's Adam kept a placeholder for
+    the rate (Keras Adam's layout: a schedule, no variable 1) still resume."""
+    logdir = str(tmp_path / "run")
+    first = run_train(["--arch", "gan", "--logdir", logdir, "--base-width", "8", "--batch-size", "16",
+                       "--epochs", "1", "--epochs-decay", "1", "--steps-per-epoch", "1"])
+    items = dict(first.checkpoint_items())
+    for name in ("g_optimizer", "d_optimizer"):
+        ours = items[name]
+        before = keras.optimizers.Adam(ours._learning_rate, beta_1=ours.beta_1)
+        before.build(ours._trainable_variables)
+        assert len(before.variables) == len(ours.variables) - 1
+        for old, new in zip(before.variables, [v for i, v in enumerate(ours.variables) if i != 1], strict=True):
+            old.assign(new)
+        items[name] = before
+    directory = os.path.join(logdir, "checkpoints")
+    shutil.rmtree(directory)
+    tf.train.CheckpointManager(tf.train.Checkpoint(**items), directory, 3).save(checkpoint_number=2)
+
+    restored = run_train(["--resume", "--logdir", logdir])  # 2 steps: already done
+    assert int(restored.step) == 2
+    for a, b in zip(first.g_optimizer.variables, restored.g_optimizer.variables, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(run_train(["--resume", "--logdir", logdir, "--epochs", "2"]).step) == 3
 
 
 def signal_after_checkpoint(command, checkpoints, after, signum=signal.SIGINT, cwd=ROOT):
