@@ -87,3 +87,19 @@ def test_a_layer_trains_with_it_in_either_precision(dtype):
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
     assert history[-1] < 0.02 * history[0]
+
+
+def test_a_schedule_keeps_the_variable_layout_of_a_constant_rate():
+    """Variable 1 is the rate in both (a placeholder under a schedule), so the slots'
+    checkpoint keys (`_variables/N`) do not depend on --epochs-decay."""
+    from kgan.schedules import LinearDecay
+
+    variables = network().trainable_variables
+    layouts = []
+    for rate in (2e-4, LinearDecay(2e-4, steps_per_epoch=1, constant_epochs=1, decay_epochs=1)):
+        optimizer = Adam(rate)
+        optimizer.build(variables)
+        layouts.append([(v.name, tuple(v.shape)) for v in optimizer.variables])
+    assert layouts[0] == layouts[1]
+    assert layouts[0][:2] == [("iteration", ()), ("learning_rate", ())]
+    assert layouts[0][2][0].endswith("kernel_momentum") and layouts[0][2][1] == SHAPES[0]
