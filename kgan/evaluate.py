@@ -23,7 +23,7 @@ generator's output, over held-out pairs made from HELD_OUT the way the run made 
 generator on held-out label maps (the sample's val tiles, a folder's val_* or
 gtFine/val), against an untrained generator and two baselines (every pixel painted with
 its class's mean training colour, or with a random training colour of its class), at the
-run's size or --width/--height.
+run's size or --width/--height, and on the training maps.
 """
 import argparse
 import dataclasses
@@ -218,9 +218,11 @@ def pix2pix_l1(logdir, held_out, seed=0):
 
 
 def pix2pixhd_quality(logdir, width=None, height=None, seed=0):
-    """{"trained", "untrained", "nearest colour", "class sample": {"l1", "psnr"}} over the
-    held-out label maps of the pix2pixhd run in `logdir` at width x height (default: the
-    run's); outputs rounded to uint8 as exported; PSNR is the mean of the per-image values.
+    """{"held-out trained", "held-out untrained", "held-out nearest colour", "held-out class
+    sample", "training trained": {"l1", "psnr"}}: the methods over the held-out label maps
+    of the pix2pixhd run in `logdir` at width x height (default: the run's), and the trained
+    generator over the training maps (no flips: how far it fits what it saw); outputs
+    rounded to uint8 as exported; PSNR is the mean of the per-image values.
     "nearest colour" paints each pixel its class's mean training colour; "class sample" a
     colour drawn at random from its class's training pixels: where a generator lands that
     knows each pixel's class and samples the class's colours, as a GAN does, instead of
@@ -228,7 +230,8 @@ def pix2pixhd_quality(logdir, width=None, height=None, seed=0):
     E|m - x| for the median m). An --instance-feat run's generators see the encoder's
     features of the real image (NVIDIA's use_encoded_image), so its table adds "instance
     colour": each instance its mean colour in the real image, what per-instance features
-    could tell at best."""
+    could tell at best, and "trained, grey-photo features": the generator given the
+    encoder's features of a uniform grey photo instead (as "trained": G ignores them)."""
     from pipelines.batches import label_map_batches
     from pipelines.images import to_uint8
 
@@ -256,11 +259,12 @@ def pix2pixhd_quality(logdir, width=None, height=None, seed=0):
     kept_labels, kept_colours = np.concatenate(kept_labels), np.concatenate(kept_colours)
     pools = [kept_colours[kept_labels == c] for c in range(config.label_nc)]
 
-    def generate(model):
+    def generate(model, grey_photo=False):
         def run(batch):
             instances = batch.get("instances")
             x = model.label_input(batch["labels"], instances)
-            return model.generator(model.generator_input(x, batch["image"], instances), training=False)
+            photo = tf.zeros_like(batch["image"]) if grey_photo else batch["image"]
+            return model.generator(model.generator_input(x, photo, instances), training=False)
         return run
 
     methods = {"trained": generate(trained), "untrained": generate(untrained),
@@ -268,14 +272,20 @@ def pix2pixhd_quality(logdir, width=None, height=None, seed=0):
                "class sample": class_colour_sampler(pools, palette, seed)}
     if config.instance_feat:
         methods["instance colour"] = instance_mean_colour
-    results = {name: {"l1": [], "psnr": []} for name in methods}
-    for batch in batches("val"):
-        real = to_uint8(batch["image"]).numpy().astype(np.float64)
-        for name, method in methods.items():
-            output = to_uint8(method(batch)).numpy().astype(np.float64)
-            results[name]["l1"].append(np.abs(output - real).mean() / 127.5)
-            results[name]["psnr"].append(10 * np.log10(255.0**2 / max(np.mean((output - real) ** 2), 1e-10)))
-    return {name: {k: float(np.mean(v)) for k, v in values.items()} for name, values in results.items()}
+        methods["trained, grey-photo features"] = generate(trained, grey_photo=True)
+    rows = {f"held-out {name}": (method, "val") for name, method in methods.items()}
+    rows["training trained"] = (methods["trained"], "train")
+    results = {row: {"l1": [], "psnr": []} for row in rows}
+    for split in ("val", "train"):
+        for batch in batches(split):
+            real = to_uint8(batch["image"]).numpy().astype(np.float64)
+            for row, (method, row_split) in rows.items():
+                if row_split != split:
+                    continue
+                output = to_uint8(method(batch)).numpy().astype(np.float64)
+                results[row]["l1"].append(np.abs(output - real).mean() / 127.5)
+                results[row]["psnr"].append(10 * np.log10(255.0**2 / max(np.mean((output - real) ** 2), 1e-10)))
+    return {row: {k: float(np.mean(v)) for k, v in values.items()} for row, values in results.items()}
 
 
 def class_colour_sampler(pools, palette, seed):
@@ -409,7 +419,7 @@ def main(argv=None):
             print_superres_table(superres_quality(upscale, args.hr_folder, scale, args.tile, args.overlap), scale)
         elif args.command == "pix2pixhd":
             for name, values in pix2pixhd_quality(args.logdir, args.width, args.height).items():
-                print(f"held-out {name}: L1 {values['l1']:.4f}, PSNR {values['psnr']:.2f} dB")
+                print(f"{name}: L1 {values['l1']:.4f}, PSNR {values['psnr']:.2f} dB")
         elif args.command == "cgan":
             trained = {}
             for logdir in args.logdir:

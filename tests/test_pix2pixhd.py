@@ -21,13 +21,13 @@ def label_maps(count=8, size=32, seed=0):
     return {"labels": labels, "instances": instances, "image": palette[labels]}
 
 
-def tiny_pix2pixhd(encoder=False):
+def tiny_pix2pixhd(encoder=False, **kwargs):
     keras.utils.set_random_seed(0)
     channels = NUM_LABELS + 1 + (3 if encoder else 0)
     generator = local_enhancer(channels, base_width=4, n_downsample_global=2, n_blocks_global=1, n_blocks_local=1)
     discriminator = multiscale_discriminator(NUM_LABELS + 1 + 3, base_width=8, num_d=2)
     model = Pix2PixHD(generator, discriminator, NUM_LABELS,
-                      encoder=feature_encoder(base_width=4, n_downsampling=2) if encoder else None)
+                      encoder=feature_encoder(base_width=4, n_downsampling=2) if encoder else None, **kwargs)
     model.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5), loss="lsgan")
     return model
 
@@ -63,6 +63,17 @@ def test_step_updates_g_and_d_with_finite_losses_and_the_frozen_trunk_stays_put(
     assert not np.array_equal(before[0], trunk.weights[0].numpy())
     images, columns = model.sample_grid(next(iter(batches(4))))
     assert columns == 4 and images.shape == (16, 32, 32, 3)
+
+
+def test_l1_term_is_the_mean_absolute_error_to_the_real_photo_and_joins_g_loss_by_its_weight():
+    model = tiny_pix2pixhd(l1_weight=5.0)
+    data = {k: tf.constant(v[:2]) for k, v in label_maps().items()}
+    losses = model.adversarial_step(data, training=False)
+    fake = model.generator(model.label_input(data["labels"], data["instances"]), training=False)
+    np.testing.assert_allclose(float(losses["g_l1"]), float(tf.reduce_mean(tf.abs(fake - data["image"]))), rtol=1e-5)
+    expected = losses["g_gan"] + 10.0 * losses["g_feature_matching"] + 5.0 * losses["g_l1"]
+    np.testing.assert_allclose(float(losses["g_loss"]), float(expected), rtol=1e-5)
+    assert float(losses["g_l1"]) > 0 and "g_l1" in model.loss_names
 
 
 def test_learns_label_to_colour_maps():

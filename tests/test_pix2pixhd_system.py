@@ -175,7 +175,8 @@ def test_evaluate_prints_the_baselines_and_the_instance_colour_of_an_instance_fe
     assert evaluate.main(["pix2pixhd", "--logdir", stages["stage_one"]]) in (0, None)
     rows = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines()}
     assert set(rows) == {f"held-out {name}" for name in ("trained", "untrained", "nearest colour", "class sample",
-                                                          "instance colour")}
+                                                          "instance colour", "trained, grey-photo features")
+                         } | {"training trained"}
     for name in ("nearest colour", "class sample", "instance colour"):
         assert rows[f"held-out {name}"].startswith(f"held-out {name}: L1 0.0000,")
     assert not rows["held-out trained"].startswith("held-out trained: L1 0.0000")

@@ -110,7 +110,8 @@ class Pix2PixHD(AdversarialModel):
     code, D runs once on the fake: D's gradient is taken for D's weights only):
     D: 0.5 * (GAN(real) + GAN(fake)); G: GAN(fake as real) + feature_matching_weight *
     sum over scales and blocks but the last of 4 / (n_layers + 1) / num_d * L1(D features
-    of fake, of real) [+ vgg_weight * sum_l w_l * L1(VGG_l(fake), VGG_l(real))].
+    of fake, of real) [+ vgg_weight * sum_l w_l * L1(VGG_l(fake), VGG_l(real))]
+    [+ l1_weight * L1(fake, real): not NVIDIA's, pix2pix's term; g_l1 is logged either way].
     Phase "fix_global" freezes the global trunk: NVIDIA's niter_fix_global, training only
     the local enhancer (and the encoder, as NVIDIA) after loading a trained G1. The losses
     are logged in total and per discriminator scale (d_real_0, g_gan_0, ... full resolution
@@ -118,11 +119,11 @@ class Pix2PixHD(AdversarialModel):
     `clusters` (set by `kgan.pix2pixhd_features`): the per-class k-means centres of the
     encoder's instance features, exported as the "clusters" input of the serving signature."""
 
-    base_loss_names = ("d_loss", "d_real", "d_fake", "g_loss", "g_gan", "g_feature_matching", "g_vgg")
+    base_loss_names = ("d_loss", "d_real", "d_fake", "g_loss", "g_gan", "g_feature_matching", "g_vgg", "g_l1")
     phases = ("fix_global", "train")
 
     def __init__(self, generator, discriminator, num_labels, use_instances=True, encoder=None, vgg_features=None,
-                 feature_matching_weight=10.0, vgg_weight=10.0, size_multiple=16, seed=0, **kwargs):
+                 feature_matching_weight=10.0, vgg_weight=10.0, l1_weight=0.0, size_multiple=16, seed=0, **kwargs):
         super().__init__(generator, discriminator, seed=seed, **kwargs)
         self.num_labels = int(num_labels)
         self.use_instances = bool(use_instances)
@@ -130,6 +131,7 @@ class Pix2PixHD(AdversarialModel):
         self.vgg_features = vgg_features
         self.feature_matching_weight = float(feature_matching_weight)
         self.vgg_weight = float(vgg_weight)
+        self.l1_weight = float(l1_weight)
         self.size_multiple = int(size_multiple)
         self.clusters = None
 
@@ -212,12 +214,14 @@ class Pix2PixHD(AdversarialModel):
             g_gan = tf.add_n([per_scale[f"g_gan_{i}"] for i in scales])
             g_feature_matching = self.feature_matching(fake_outputs, real_outputs)
             g_vgg = self.vgg_loss(fake, real)
-            g_loss = g_gan + self.feature_matching_weight * g_feature_matching + self.vgg_weight * g_vgg
+            g_l1 = tf.reduce_mean(tf.abs(tf.cast(fake, tf.float32) - tf.cast(real, tf.float32)))
+            g_loss = (g_gan + self.feature_matching_weight * g_feature_matching + self.vgg_weight * g_vgg
+                      + self.l1_weight * g_l1)
         if training:
             self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())
             self.apply_gradients(self.d_optimizer, d_tape, d_loss, self.discriminator_variables())
         return dict(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_loss, g_gan=g_gan,
-                    g_feature_matching=g_feature_matching, g_vgg=g_vgg, **per_scale)
+                    g_feature_matching=g_feature_matching, g_vgg=g_vgg, g_l1=g_l1, **per_scale)
 
     def serving_endpoints(self):
         """{"": labels [+ instances] [+ clusters, once `clusters` are set; else real_images]

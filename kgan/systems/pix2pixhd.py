@@ -58,6 +58,9 @@ class Pix2PixHDConfig(AdversarialConfig):
     vgg_loss: bool = option(True, "VGG19 relu1_1..relu5_1 loss with weights 1/32..1 (NVIDIA: on unless "
                             "--no_vgg_loss; needs the weights file, see --vgg-weights)")
     lambda_feat: float = option(10.0, "weight of the feature matching and VGG losses (NVIDIA --lambda_feat)")
+    l1_weight: float = option(0.0, "weight of an L1 loss to the real photo (not NVIDIA's; pix2pix's --lambda_L1: a "
+                              "pull towards the real photo when the VGG19 weights are not at hand; 0: off)",
+                              minimum=0.0)
     vgg_weights: str = option(None, "VGG19 notop weights file (vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5); "
                               "else $KGAN_VGG19_WEIGHTS or the Keras cache", type=str, metavar="PATH", fixed=False)
     width: int = option(1024, "images (and label maps, nearest) resized to this width (NVIDIA --loadSize with "
@@ -172,7 +175,7 @@ class Pix2PixHDSystem(System):
                                     alternative="--no-vgg-loss trains without VGG")
         model = Pix2PixHD(generator, discriminator, config.label_nc, use_instances=config.instance, encoder=encoder,
                           vgg_features=vgg, feature_matching_weight=config.lambda_feat if config.ganfeat_loss else 0.0,
-                          vgg_weight=config.lambda_feat, size_multiple=config.size_multiple, seed=config.seed,
+                          vgg_weight=config.lambda_feat, l1_weight=config.l1_weight, size_multiple=config.size_multiple, seed=config.seed,
                           name=self.name)
         if config.load_global:
             load_stage_one(model, config)
