@@ -175,8 +175,8 @@ class Pix2PixHDSystem(System):
                                     alternative="--no-vgg-loss trains without VGG")
         model = Pix2PixHD(generator, discriminator, config.label_nc, use_instances=config.instance, encoder=encoder,
                           vgg_features=vgg, feature_matching_weight=config.lambda_feat if config.ganfeat_loss else 0.0,
-                          vgg_weight=config.lambda_feat, l1_weight=config.l1_weight, size_multiple=config.size_multiple, seed=config.seed,
-                          name=self.name)
+                          vgg_weight=config.lambda_feat, l1_weight=config.l1_weight,
+                          size_multiple=config.size_multiple, seed=config.seed, name=self.name)
         if config.load_global:
             load_stage_one(model, config)
         return model
