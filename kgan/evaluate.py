@@ -273,15 +273,14 @@ def pix2pixhd_quality(logdir, width=None, height=None, seed=0):
     if config.instance_feat:
         methods["instance colour"] = instance_mean_colour
         methods["trained, grey-photo features"] = generate(trained, grey_photo=True)
-    rows = {f"held-out {name}": (method, "val") for name, method in methods.items()}
-    rows["training trained"] = (methods["trained"], "train")
-    results = {row: {"l1": [], "psnr": []} for row in rows}
-    for split in ("val", "train"):
+    rows_of_split = {"val": {f"held-out {name}": method for name, method in methods.items()},
+                     "train": {"training trained": methods["trained"]}}
+    results = {}
+    for split, rows in rows_of_split.items():
+        results.update({row: {"l1": [], "psnr": []} for row in rows})
         for batch in batches(split):
             real = to_uint8(batch["image"]).numpy().astype(np.float64)
-            for row, (method, row_split) in rows.items():
-                if row_split != split:
-                    continue
+            for row, method in rows.items():
                 output = to_uint8(method(batch)).numpy().astype(np.float64)
                 results[row]["l1"].append(np.abs(output - real).mean() / 127.5)
                 results[row]["psnr"].append(10 * np.log10(255.0**2 / max(np.mean((output - real) ** 2), 1e-10)))

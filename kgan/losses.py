@@ -1,4 +1,5 @@
-"""Adversarial losses shared by every system (junyanz `networks.GANLoss`).
+"""Adversarial losses shared by every system (junyanz `networks.GANLoss`) and the pixel L1
+of the image-to-image systems.
 
 A discriminator output is one tensor with the batch first (a score, a PatchGAN map, ...)
 or a list of such tensors (multi-scale discriminators, pix2pixHD), whose losses are summed.
@@ -8,6 +9,12 @@ it is the per-replica mean; `AdversarialModel.apply_gradients` divides by the re
 import tensorflow as tf
 
 GAN_MODES = ("bce", "lsgan", "hinge")
+
+
+def l1(x, y):
+    """Mean absolute difference of two image batches, in float32 whatever their dtype
+    (pix2pix's L1 to the target, CycleGAN's cycle and identity terms, pix2pixHD's g_l1)."""
+    return tf.reduce_mean(tf.abs(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
 
 
 def _as_list(outputs):

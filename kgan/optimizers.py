@@ -14,8 +14,8 @@ class Adam(keras.optimizers.Adam):
     with the moments summed in the other order (beta_1 * m + (1 - beta_1) * g instead of
     m + (g - m) * (1 - beta_1)), so values agree to float32 rounding. The variables, their
     checkpoint keys and the config are Keras Adam's with a constant rate, whether the rate
-    is constant or a schedule (so a run resumes under another schedule). amsgrad and sparse (IndexedSlices)
-    gradients take Keras' own update.
+    is constant or a schedule (so a run resumes under another schedule). amsgrad and sparse
+    (IndexedSlices) gradients take Keras' own update.
     It matters where the weights are many and the batch small: a batch-1 pix2pix step (54.5M
     weights) ran 1.11-1.16x faster with it in four runs (README, Speed:
     benchmarks/train_step.py --ops fused keras-adam)."""
@@ -60,7 +60,7 @@ def layout_before_schedule_placeholder(optimizer):
     if not isinstance(optimizer, keras.optimizers.Optimizer):
         return optimizer
     placeholder = getattr(optimizer, "_schedule_placeholder", None)
-    view = tf.__internal__.tracking.AutoTrackable()
+    view = tf.Module()
     for name, child in optimizer._trackable_children().items():
         if name == "_schedule_placeholder":
             continue

@@ -2,6 +2,7 @@
 import keras
 import tensorflow as tf
 
+from kgan.losses import l1
 from kgan.models.base import AdversarialModel
 from kgan.models.image_pool import ImagePool
 from kgan.models.translation import translation_endpoint
@@ -74,9 +75,6 @@ class CycleGAN(AdversarialModel):
     def adversarial_step(self, data, training):
         real_a, real_b = data["a"], data["b"]
         g_ab, g_ba, d_a, d_b = self.generator, self.generator_ba, self.discriminator_a, self.discriminator
-
-        def l1(x, y):
-            return tf.reduce_mean(tf.abs(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
 
         batch = real_a.shape[0]
         with tf.GradientTape() as g_tape:

@@ -1,6 +1,7 @@
 """pix2pix (seed 000 shoes from edges + color hints; seed 003 junyanz pix2pix)."""
 import tensorflow as tf
 
+from kgan.losses import l1
 from kgan.models.base import AdversarialModel
 from kgan.models.translation import translation_endpoint
 from pipelines.images import to_uint8
@@ -42,7 +43,7 @@ class Pix2Pix(AdversarialModel):
 
         with g_tape:
             g_gan = self.gan_loss.generator(self.discriminator(tf.concat([source, fake], -1), training=training))
-            g_l1 = tf.reduce_mean(tf.abs(tf.cast(target, tf.float32) - tf.cast(fake, tf.float32)))
+            g_l1 = l1(target, fake)
             g_loss = g_gan + self.l1_weight * g_l1
         if training:
             self.apply_gradients(self.g_optimizer, g_tape, g_loss, self.generator_variables())

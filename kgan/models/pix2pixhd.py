@@ -2,6 +2,7 @@
 import numpy as np
 import tensorflow as tf
 
+from kgan.losses import l1
 from kgan.models.base import AdversarialModel
 from kgan.models.translation import pad_to_multiple
 from kgan.serving import (MAX_TRANSLATION_SIDE, Endpoint, checked_ids, checked_images, checked_like, checked_rows,
@@ -214,7 +215,7 @@ class Pix2PixHD(AdversarialModel):
             g_gan = tf.add_n([per_scale[f"g_gan_{i}"] for i in scales])
             g_feature_matching = self.feature_matching(fake_outputs, real_outputs)
             g_vgg = self.vgg_loss(fake, real)
-            g_l1 = tf.reduce_mean(tf.abs(tf.cast(fake, tf.float32) - tf.cast(real, tf.float32)))
+            g_l1 = l1(fake, real)
             g_loss = (g_gan + self.feature_matching_weight * g_feature_matching + self.vgg_weight * g_vgg
                       + self.l1_weight * g_l1)
         if training:
